@@ -1,0 +1,187 @@
+//! The storage port. Storage offers transactional primitives and enforces
+//! the invariants a database can (one open conversation per user, unique
+//! `(author, client_id)`, a gap-free event order); [`crate::Support`]
+//! decides everything else.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::analytics::{AnalyticsInputs, AnalyticsRange};
+use crate::conversation::Conversation;
+use crate::error::StorageError;
+use crate::events::{Event, NewEvent};
+use crate::ids::{ConversationId, EventSeq, MessageId, UserId};
+use crate::inbox::{InboxQuery, InboxRow};
+use crate::message::Message;
+use crate::seen::SeenMark;
+use crate::validation::ClientId;
+
+/// Result of a storage call.
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// Which messages of a conversation to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageRange {
+    /// The newest `limit`, newest first.
+    Latest {
+        /// How many.
+        limit: u32,
+    },
+    /// The `limit` just before position `seq`, newest first.
+    Before {
+        /// Exclusive bound.
+        seq: i64,
+        /// How many.
+        limit: u32,
+    },
+    /// The `limit` just after position `seq`, oldest first.
+    After {
+        /// Exclusive bound.
+        seq: i64,
+        /// How many.
+        limit: u32,
+    },
+}
+
+/// A close action, kept for analytics (resolution time per close).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Closure {
+    /// The conversation closed.
+    pub conversation_id: ConversationId,
+    /// The admin who closed it.
+    pub closed_by: UserId,
+    /// When.
+    pub closed_at: DateTime<Utc>,
+}
+
+/// A slice of the event log with the bounds needed to detect a gap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventLogSlice {
+    /// Events after the requested position, oldest first.
+    pub events: Vec<Event>,
+    /// The oldest position still in the log (`None` when the log is empty).
+    pub oldest: Option<EventSeq>,
+    /// The newest position ever written (0 when the log is empty).
+    pub latest: EventSeq,
+}
+
+/// Durable storage. Held as `Arc<dyn Storage>`.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Starts a write transaction. Dropping it without
+    /// [`WriteTx::commit`] rolls it back.
+    async fn begin(&self) -> StorageResult<Box<dyn WriteTx>>;
+
+    /// One conversation with its newest message and `viewer`'s newest seen
+    /// mark.
+    async fn conversation(
+        &self,
+        id: ConversationId,
+        viewer: &UserId,
+    ) -> StorageResult<Option<InboxRow>>;
+
+    /// A page of conversations, most recent activity first, at most
+    /// `query.fetch` rows, in one indexed query.
+    async fn conversations(&self, query: &InboxQuery) -> StorageResult<Vec<InboxRow>>;
+
+    /// One message of a conversation.
+    async fn message(
+        &self,
+        conversation: ConversationId,
+        id: MessageId,
+    ) -> StorageResult<Option<Message>>;
+
+    /// Messages of a conversation in the order [`MessageRange`] describes.
+    async fn messages(
+        &self,
+        conversation: ConversationId,
+        range: MessageRange,
+    ) -> StorageResult<Vec<Message>>;
+
+    /// The conversation's seen marks with `up_to_seq >= from_seq`.
+    async fn seen_marks(
+        &self,
+        conversation: ConversationId,
+        from_seq: i64,
+    ) -> StorageResult<Vec<SeenMark>>;
+
+    /// Up to `limit` events after position `after`, oldest first.
+    async fn events_after(&self, after: EventSeq, limit: u32) -> StorageResult<EventLogSlice>;
+
+    /// Deletes events older than `before`, always keeping the newest one so
+    /// the log's position survives. Returns how many were deleted.
+    async fn prune_events(&self, before: DateTime<Utc>) -> StorageResult<u64>;
+
+    /// Raw analytics figures for `range` (see [`crate::analytics`]).
+    async fn analytics(&self, range: &AnalyticsRange) -> StorageResult<AnalyticsInputs>;
+}
+
+/// One write transaction. Rows read through it are locked against
+/// concurrent writers until commit or rollback.
+#[async_trait]
+pub trait WriteTx: Send {
+    /// The user's open conversation, locked.
+    async fn open_conversation_of(&mut self, user: &UserId) -> StorageResult<Option<Conversation>>;
+
+    /// The user's most recently created conversation, locked.
+    async fn latest_conversation_of(
+        &mut self,
+        user: &UserId,
+    ) -> StorageResult<Option<Conversation>>;
+
+    /// A conversation by id, locked.
+    async fn conversation(&mut self, id: ConversationId) -> StorageResult<Option<Conversation>>;
+
+    /// Inserts a conversation. A second open conversation for the same user
+    /// fails with [`crate::WriteConflict::OpenConversationExists`].
+    async fn insert_conversation(&mut self, conversation: &Conversation) -> StorageResult<()>;
+
+    /// Writes every field of an existing conversation. Opening a second
+    /// conversation of a user fails like [`Self::insert_conversation`].
+    async fn update_conversation(&mut self, conversation: &Conversation) -> StorageResult<()>;
+
+    /// Records a close action.
+    async fn insert_closure(&mut self, closure: &Closure) -> StorageResult<()>;
+
+    /// One message of a conversation.
+    async fn message(
+        &mut self,
+        conversation: ConversationId,
+        id: MessageId,
+    ) -> StorageResult<Option<Message>>;
+
+    /// The author's message with this client id, if any.
+    async fn message_by_client_id(
+        &mut self,
+        author: &UserId,
+        client_id: &ClientId,
+    ) -> StorageResult<Option<Message>>;
+
+    /// Inserts a message. A repeated `(author, client_id)` fails with
+    /// [`crate::WriteConflict::DuplicateClientId`].
+    async fn insert_message(&mut self, message: &Message) -> StorageResult<()>;
+
+    /// The reader's newest seen mark in the conversation.
+    async fn newest_seen_mark(
+        &mut self,
+        conversation: ConversationId,
+        reader: &UserId,
+    ) -> StorageResult<Option<SeenMark>>;
+
+    /// Messages at or before position `up_to_seq` written by admins (or by
+    /// the user, when `from_admins` is false).
+    async fn count_messages(
+        &mut self,
+        conversation: ConversationId,
+        from_admins: bool,
+        up_to_seq: i64,
+    ) -> StorageResult<i64>;
+
+    /// Records a forward move of a seen cursor.
+    async fn insert_seen_mark(&mut self, mark: &SeenMark) -> StorageResult<()>;
+
+    /// Appends `events` to the log and commits, atomically. Events get
+    /// strictly increasing positions in commit order, so a reader that saw
+    /// position N has seen every event before N.
+    async fn commit(self: Box<Self>, events: Vec<NewEvent>) -> StorageResult<Vec<Event>>;
+}

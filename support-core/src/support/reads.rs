@@ -1,0 +1,252 @@
+//! Read paths: one conversation, the inbox, message history, analytics and
+//! the event log, each filtered by the visibility rules.
+
+use crate::analytics::{Analytics, AnalyticsRange};
+use crate::clock::now_micros;
+use crate::conversation::ConversationView;
+use crate::error::{InvalidInput, SupportError};
+use crate::events::EventReplay;
+use crate::ids::{ConversationId, EventSeq, MessageId};
+use crate::inbox::{
+    INBOX_DEFAULT_LIMIT, INBOX_MAX_LIMIT, InboxCursor, InboxQuery, InboxRequest, Page,
+};
+use crate::message::{Message, MessageView};
+use crate::policy;
+use crate::principal::Principal;
+use crate::search::SearchTerms;
+use crate::seen::derive_seen_by;
+use crate::storage::MessageRange;
+
+use super::Support;
+
+/// Default page size of a message history.
+pub(crate) const MESSAGES_DEFAULT_LIMIT: u32 = 50;
+/// Largest page of a message history.
+pub(crate) const MESSAGES_MAX_LIMIT: u32 = 200;
+
+/// Which page of a conversation's history to read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MessagesRequest {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+    /// The page just before this message.
+    pub before: Option<MessageId>,
+    /// The page just after this message.
+    pub after: Option<MessageId>,
+}
+
+/// A page of a conversation's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessagePage {
+    /// Messages, oldest first.
+    pub items: Vec<MessageView>,
+    /// More messages exist beyond this page in the direction asked (older
+    /// ones for the default page and `before`, newer ones for `after`).
+    pub has_more: bool,
+}
+
+impl Support {
+    /// One conversation as the caller sees it.
+    pub async fn conversation(
+        &self,
+        who: &Principal,
+        id: ConversationId,
+    ) -> Result<ConversationView, SupportError> {
+        let row = self.storage.conversation(id, &who.id).await?;
+        row.filter(|row| policy::can_see(who, &row.conversation))
+            .map(|row| row.into_view(who))
+            .ok_or(SupportError::NotFound {
+                what: "conversation",
+            })
+    }
+
+    /// The caller's conversations (a user's own; an admin's: all), most
+    /// recent activity first.
+    pub async fn conversations(
+        &self,
+        who: &Principal,
+        request: InboxRequest,
+    ) -> Result<Page<ConversationView>, SupportError> {
+        let limit = page_limit(request.limit, INBOX_DEFAULT_LIMIT, INBOX_MAX_LIMIT)?;
+        let after = request
+            .cursor
+            .as_deref()
+            .map(InboxCursor::decode)
+            .transpose()?;
+        let empty = Page {
+            items: Vec::new(),
+            next_cursor: None,
+        };
+        let search = match request.q.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(q) => match SearchTerms::parse(q)? {
+                Some(terms) => Some(terms),
+                None => return Ok(empty),
+            },
+        };
+        let Ok(owner) = policy::owner_scope(who, request.user_id) else {
+            return Ok(empty);
+        };
+        let query = InboxQuery {
+            viewer: who.id.clone(),
+            owner,
+            status: request.status.status(),
+            awaiting_reply: request.awaiting_reply,
+            search,
+            after,
+            fetch: limit + 1,
+        };
+        let mut rows = self.storage.conversations(&query).await?;
+        // Defence in depth: storage ran the owner filter; check again.
+        rows.retain(|row| policy::can_see(who, &row.conversation));
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = has_more
+            .then(|| {
+                rows.last()
+                    .map(|row| InboxCursor::after(&row.conversation).encode())
+            })
+            .flatten();
+        Ok(Page {
+            items: rows.into_iter().map(|row| row.into_view(who)).collect(),
+            next_cursor,
+        })
+    }
+
+    /// A page of a conversation's history, oldest first, with receipts.
+    pub async fn messages(
+        &self,
+        who: &Principal,
+        id: ConversationId,
+        request: MessagesRequest,
+    ) -> Result<MessagePage, SupportError> {
+        let limit = page_limit(request.limit, MESSAGES_DEFAULT_LIMIT, MESSAGES_MAX_LIMIT)?;
+        if request.before.is_some() && request.after.is_some() {
+            return Err(
+                InvalidInput::new("before", "give at most one of `before` and `after`").into(),
+            );
+        }
+        self.conversation(who, id).await?;
+        let fetch = limit + 1;
+        let range = match (request.before, request.after) {
+            (Some(before), _) => MessageRange::Before {
+                seq: self.anchor(id, before, "before").await?.seq,
+                limit: fetch,
+            },
+            (None, Some(after)) => MessageRange::After {
+                seq: self.anchor(id, after, "after").await?.seq,
+                limit: fetch,
+            },
+            (None, None) => MessageRange::Latest { limit: fetch },
+        };
+        let mut messages = self.storage.messages(id, range).await?;
+        let has_more = messages.len() > limit as usize;
+        // Storage returns rows nearest the anchor first; the extra row is the
+        // farthest one.
+        messages.truncate(limit as usize);
+        messages.sort_by_key(|m| m.seq);
+        let from_seq = messages.first().map_or(i64::MAX, |m| m.seq);
+        let marks = if messages.is_empty() {
+            Vec::new()
+        } else {
+            self.storage.seen_marks(id, from_seq).await?
+        };
+        Ok(MessagePage {
+            items: derive_seen_by(messages, &marks),
+            has_more,
+        })
+    }
+
+    async fn anchor(
+        &self,
+        conversation: ConversationId,
+        id: MessageId,
+        field: &'static str,
+    ) -> Result<Message, SupportError> {
+        self.storage
+            .message(conversation, id)
+            .await?
+            .ok_or_else(|| InvalidInput::new(field, "is not a message of this conversation").into())
+    }
+
+    /// A message with its receipts.
+    pub(crate) async fn with_receipts(
+        &self,
+        message: Message,
+    ) -> Result<MessageView, SupportError> {
+        let marks = self
+            .storage
+            .seen_marks(message.conversation_id, message.seq)
+            .await?;
+        Ok(derive_seen_by(vec![message], &marks)
+            .pop()
+            .unwrap_or_else(|| unreachable!("one message in, one view out")))
+    }
+
+    /// Support analytics (admins). See [`crate::analytics`] for definitions.
+    pub async fn analytics(
+        &self,
+        who: &Principal,
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Analytics, SupportError> {
+        policy::require_admin(who, "only admins can read analytics")?;
+        let range = AnalyticsRange::new(from, to, now_micros(self.clock.as_ref()))?;
+        let inputs = self.storage.analytics(&range).await?;
+        Ok(Analytics::compute(range, inputs))
+    }
+
+    /// Up to `limit` events after `after` that the caller may receive; or a
+    /// reset when that part of the log was pruned.
+    pub async fn events_after(
+        &self,
+        who: &Principal,
+        after: EventSeq,
+        limit: u32,
+    ) -> Result<EventReplay, SupportError> {
+        let slice = self.storage.events_after(after, limit).await?;
+        let pruned = slice.oldest.is_some_and(|oldest| after.0 + 1 < oldest.0);
+        if after > slice.latest || pruned {
+            return Ok(EventReplay::Reset {
+                latest: slice.latest,
+            });
+        }
+        let complete = (slice.events.len() as u64) < u64::from(limit);
+        let resume_after = slice.events.last().map_or(after, |e| e.seq);
+        let events = slice
+            .events
+            .into_iter()
+            .filter(|e| policy::may_receive(who, e))
+            .collect();
+        Ok(EventReplay::Events {
+            events,
+            resume_after,
+            complete,
+        })
+    }
+
+    /// The newest position in the event log (0 when empty): where a live
+    /// stream that has seen nothing yet starts.
+    pub async fn latest_event(&self) -> Result<EventSeq, SupportError> {
+        Ok(self
+            .storage
+            .events_after(EventSeq(i64::MAX), 0)
+            .await?
+            .latest)
+    }
+
+    /// Deletes events older than `retention`, keeping the newest. Readers
+    /// that fall further behind get [`EventReplay::Reset`].
+    pub async fn prune_events(&self, retention: chrono::Duration) -> Result<u64, SupportError> {
+        let before = now_micros(self.clock.as_ref()) - retention;
+        Ok(self.storage.prune_events(before).await?)
+    }
+}
+
+fn page_limit(requested: Option<u32>, default: u32, max: u32) -> Result<u32, InvalidInput> {
+    match requested {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(InvalidInput::new("limit", format!("must be 1 to {max}"))),
+    }
+}

@@ -1,0 +1,106 @@
+//! PostgreSQL: for hosts that run several nodes on one database.
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, QueryBuilder, Transaction};
+use support_core::StorageResult;
+use support_core::search::SearchTerms;
+
+use crate::SetupError;
+use crate::error::backend;
+use crate::sql;
+
+/// Key of the transaction-level advisory lock that orders event-log appends.
+const EVENT_LOG_LOCK: i64 = 0x5355_5050_4f52_5401;
+
+/// [`support_core::Storage`] on PostgreSQL.
+///
+/// Write transactions run at READ COMMITTED and lock the conversation rows
+/// they read (`FOR UPDATE`); unique indexes stop concurrent duplicates, and
+/// the loser retries. Events are appended under an advisory lock held from
+/// just before commit, so log positions follow commit order.
+#[derive(Clone, Debug)]
+pub struct PostgresStorage {
+    pool: PgPool,
+}
+
+/// A write transaction on PostgreSQL.
+pub struct PostgresWriteTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl PostgresStorage {
+    /// Wraps a pool the host built. Call [`Self::migrate`] once at startup.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Connects to `url` with a default pool and migrates.
+    pub async fn connect(url: &str) -> Result<Self, SetupError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await
+            .map_err(SetupError::Connect)?;
+        let storage = Self::new(pool);
+        storage.migrate().await?;
+        Ok(storage)
+    }
+
+    /// Applies the embedded PostgreSQL migrations (tracked in
+    /// `support_migrations`, not in the host's `_sqlx_migrations`). Safe to
+    /// run from several nodes at once.
+    pub async fn migrate(&self) -> Result<(), SetupError> {
+        let mut migrator = sqlx::migrate!("migrations/postgres");
+        migrator.dangerous_set_table_name(crate::MIGRATIONS_TABLE);
+        migrator.run(&self.pool).await.map_err(SetupError::Migrate)
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> StorageResult<PostgresWriteTx> {
+        let tx = self.pool.begin().await.map_err(backend)?;
+        Ok(PostgresWriteTx { tx })
+    }
+}
+
+pub(crate) const CONVERSATION_FOR_UPDATE: &str = concat!(sql::conversation_by_id!(), " FOR UPDATE");
+pub(crate) const OPEN_CONVERSATION_OF: &str = concat!(sql::open_conversation_of!(), " FOR UPDATE");
+pub(crate) const LATEST_CONVERSATION_OF: &str =
+    concat!(sql::latest_conversation_of!(), " FOR UPDATE");
+
+/// Serializes event appends until commit, so positions follow commit order.
+pub(crate) async fn lock_event_log(tx: &mut Transaction<'static, Postgres>) -> StorageResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(EVENT_LOG_LOCK)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// `to_tsquery` over terms of letters and digits only (so no input is
+/// syntax), each prefix-matched, all required.
+pub(crate) fn push_search(sql: &mut QueryBuilder<Postgres>, terms: &SearchTerms) {
+    let expression = terms
+        .terms()
+        .iter()
+        .map(|term| format!("{term}:*"))
+        .collect::<Vec<_>>()
+        .join(" & ");
+    sql.push(
+        " AND c.id IN (SELECT m2.conversation_id FROM support_messages m2 \
+         WHERE m2.search @@ to_tsquery('simple', ",
+    )
+    .push_bind(expression)
+    .push("))");
+}
+
+crate::store::sql_storage!(
+    db: Postgres,
+    storage: PostgresStorage,
+    tx: PostgresWriteTx,
+    dialect: crate::postgres
+);
