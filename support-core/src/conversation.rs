@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ConversationId, UserId};
-use crate::message::Message;
+use crate::message::{Message, MessageView};
 use crate::principal::Role;
 
 /// Open conversations take new messages; closed ones are resolved.
@@ -89,8 +89,8 @@ impl Conversation {
 pub struct ConversationView {
     /// The conversation.
     pub conversation: Conversation,
-    /// Its newest message.
-    pub last_message: Option<Message>,
+    /// Its newest message, with its receipts.
+    pub last_message: Option<MessageView>,
     /// Messages from the other side that this viewer has not seen. Exact.
     pub unread_count: i64,
     /// See [`Conversation::awaiting_reply`].

@@ -10,7 +10,7 @@ use crate::ids::{ConversationId, UserId};
 use crate::message::Message;
 use crate::principal::Principal;
 use crate::search::SearchTerms;
-use crate::seen;
+use crate::seen::{self, SeenMark};
 
 /// Which statuses a listing includes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -102,16 +102,25 @@ pub struct InboxRow {
 }
 
 impl InboxRow {
-    /// The row as `viewer` sees it.
-    pub fn into_view(self, viewer: &Principal) -> ConversationView {
+    /// The row as `viewer` sees it. `marks` are seen marks of this
+    /// conversation that may cover its newest message (others are ignored).
+    pub fn into_view(self, viewer: &Principal, marks: &[SeenMark]) -> ConversationView {
         let unread_count = seen::unread_count(
             self.conversation.messages_for_reader(viewer.role),
             self.viewer_seen_count,
         );
+        let own: Vec<SeenMark> = marks
+            .iter()
+            .filter(|mark| mark.conversation_id == self.conversation.id)
+            .cloned()
+            .collect();
         ConversationView {
             awaiting_reply: self.conversation.awaiting_reply(),
+            last_message: self
+                .last_message
+                .map(|message| seen::derive_seen_by(vec![message], &own))
+                .and_then(|mut views| views.pop()),
             conversation: self.conversation,
-            last_message: self.last_message,
             unread_count,
         }
     }

@@ -105,6 +105,13 @@ pub trait Storage: Send + Sync + 'static {
         from_seq: i64,
     ) -> StorageResult<Vec<SeenMark>>;
 
+    /// For each given conversation, the seen marks that cover its newest
+    /// message (`up_to_seq` equal to its `message_count`). One query.
+    async fn last_message_marks(
+        &self,
+        conversations: &[ConversationId],
+    ) -> StorageResult<Vec<SeenMark>>;
+
     /// Up to `limit` events after position `after`, oldest first.
     async fn events_after(&self, after: EventSeq, limit: u32) -> StorageResult<EventLogSlice>;
 

@@ -155,6 +155,15 @@ pub(crate) const INSERT_SEEN_MARK: &str = concat!(
     ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
 );
 
+/// Head of the batched "marks covering each conversation's newest
+/// message" query; the caller appends `IN (...)`.
+pub(crate) const LAST_MESSAGE_MARKS: &str = concat!(
+    "SELECT s.conversation_id, s.reader_id, s.reader_role, s.up_to, s.up_to_seq, ",
+    "s.seen_count, s.seen_at FROM support_seen_marks s ",
+    "JOIN support_conversations c ON c.id = s.conversation_id AND s.up_to_seq = c.message_count ",
+    "WHERE s.conversation_id IN ("
+);
+
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO support_events \
      (conversation_id, conversation_owner, kind, payload, created_at) \
      VALUES ($1, $2, $3, $4, $5) RETURNING seq";

@@ -137,6 +137,28 @@ macro_rules! sql_storage {
                     .collect()
             }
 
+            async fn last_message_marks(
+                &self,
+                conversations: &[support_core::ConversationId],
+            ) -> support_core::StorageResult<Vec<support_core::SeenMark>> {
+                if conversations.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut sql = sqlx::QueryBuilder::<$db>::new($crate::sql::LAST_MESSAGE_MARKS);
+                let mut ids = sql.separated(", ");
+                for id in conversations {
+                    ids.push_bind(id.as_uuid());
+                }
+                sql.push(")");
+                sql.build_query_as::<$crate::rows::SeenMarkRecord>()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::error::backend)?
+                    .into_iter()
+                    .map(support_core::SeenMark::try_from)
+                    .collect()
+            }
+
             async fn events_after(
                 &self,
                 after: support_core::EventSeq,

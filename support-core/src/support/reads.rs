@@ -52,12 +52,16 @@ impl Support {
         who: &Principal,
         id: ConversationId,
     ) -> Result<ConversationView, SupportError> {
-        let row = self.storage.conversation(id, &who.id).await?;
-        row.filter(|row| policy::can_see(who, &row.conversation))
-            .map(|row| row.into_view(who))
+        let row = self
+            .storage
+            .conversation(id, &who.id)
+            .await?
+            .filter(|row| policy::can_see(who, &row.conversation))
             .ok_or(SupportError::NotFound {
                 what: "conversation",
-            })
+            })?;
+        let marks = self.storage.last_message_marks(&[id]).await?;
+        Ok(row.into_view(who, &marks))
     }
 
     /// The caller's conversations (a user's own; an admin's: all), most
@@ -107,8 +111,17 @@ impl Support {
                     .map(|row| InboxCursor::after(&row.conversation).encode())
             })
             .flatten();
+        let ids: Vec<ConversationId> = rows.iter().map(|row| row.conversation.id).collect();
+        let marks = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.storage.last_message_marks(&ids).await?
+        };
         Ok(Page {
-            items: rows.into_iter().map(|row| row.into_view(who)).collect(),
+            items: rows
+                .into_iter()
+                .map(|row| row.into_view(who, &marks))
+                .collect(),
             next_cursor,
         })
     }
@@ -126,7 +139,13 @@ impl Support {
                 InvalidInput::new("before", "give at most one of `before` and `after`").into(),
             );
         }
-        self.conversation(who, id).await?;
+        self.storage
+            .conversation(id, &who.id)
+            .await?
+            .filter(|row| policy::can_see(who, &row.conversation))
+            .ok_or(SupportError::NotFound {
+                what: "conversation",
+            })?;
         let fetch = limit + 1;
         let range = match (request.before, request.after) {
             (Some(before), _) => MessageRange::Before {

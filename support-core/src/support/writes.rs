@@ -134,7 +134,10 @@ impl Support {
             awaiting_reply: conversation.awaiting_reply(),
             // Sending marks everything before the new message as seen.
             unread_count: 0,
-            last_message: Some(message.clone()),
+            last_message: Some(MessageView {
+                message: message.clone(),
+                seen_by: Vec::new(),
+            }),
             conversation,
         };
         Ok(Sent {

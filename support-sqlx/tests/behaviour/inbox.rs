@@ -126,7 +126,9 @@ async fn items_carry_preview_and_viewer_unread_count(desk: Desk) {
     let item = &page.items[0];
     assert_eq!(item.conversation.id, id);
     assert_eq!(
-        item.last_message.as_ref().map(|m| m.content.as_str()),
+        item.last_message
+            .as_ref()
+            .map(|m| m.message.content.as_str()),
         Some("latest words")
     );
     assert_eq!(item.unread_count, 2);

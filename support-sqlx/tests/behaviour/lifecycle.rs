@@ -14,7 +14,11 @@ async fn first_message_creates_a_conversation_and_later_ones_join_it(desk: Desk)
     assert_eq!(conversation.status, ConversationStatus::Open);
     assert_eq!(first.message.message.seq, 1);
     assert_eq!(
-        first.conversation.last_message.as_ref().map(|m| m.id),
+        first
+            .conversation
+            .last_message
+            .as_ref()
+            .map(|m| m.message.id),
         Some(first.message.message.id)
     );
 
@@ -32,7 +36,7 @@ async fn first_message_creates_a_conversation_and_later_ones_join_it(desk: Desk)
     assert_eq!(
         stored
             .last_message
-            .map(|m| m.content.into_string())
+            .map(|m| m.message.content.into_string())
             .as_deref(),
         Some("Anyone there?")
     );

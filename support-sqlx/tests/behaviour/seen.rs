@@ -197,7 +197,45 @@ async fn unread_is_separate_from_awaiting_reply(desk: Desk) {
     assert!(view.awaiting_reply, "but nobody answered yet");
 }
 
+async fn previews_carry_receipts_of_the_last_message(desk: Desk) {
+    let alice = user("alice");
+    let ada = admin("ada");
+    let sent = desk.send(&alice, "help").await;
+    let id = sent.conversation.conversation.id;
+    let other = desk.conversation_of(&user("bob"), "unseen").await;
+    desk.support
+        .mark_seen(&ada, id, sent.message.message.id)
+        .await
+        .expect("mark");
+    let page = desk
+        .support
+        .conversations(&alice, support_core::InboxRequest::default())
+        .await
+        .expect("list");
+    let preview = page.items[0].last_message.as_ref().expect("preview");
+    assert_eq!(
+        preview
+            .seen_by
+            .iter()
+            .map(|r| r.user_id.to_string())
+            .collect::<Vec<_>>(),
+        ["ada"]
+    );
+    let single = desk.support.conversation(&alice, id).await.expect("read");
+    assert_eq!(single.last_message.expect("preview").seen_by.len(), 1);
+    let unseen = desk.support.conversation(&ada, other).await.expect("read");
+    assert!(unseen.last_message.expect("preview").seen_by.is_empty());
+
+    desk.send(&alice, "newer").await;
+    let single = desk.support.conversation(&alice, id).await.expect("read");
+    assert!(
+        single.last_message.expect("preview").seen_by.is_empty(),
+        "the newest message is not seen yet"
+    );
+}
+
 on_every_backend!(
+    previews_carry_receipts_of_the_last_message,
     unread_counts_are_exact_per_reader,
     marking_seen_is_idempotent_and_never_moves_backwards,
     seen_by_lists_readers_of_the_other_side_with_first_seen_time,
