@@ -1,0 +1,188 @@
+//! The example support desk: `support-axum` over `support-sqlx`, with a
+//! production-shaped middleware stack. `main.rs` runs it; the end-to-end
+//! tests start it in-process on a real socket.
+
+pub mod config;
+pub mod demo;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, StatusCode};
+use support_axum::{ApiConfig, JwtIdentity, SupportApi};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+
+/// Where the API is mounted.
+pub const API_BASE: &str = "/api/support";
+
+/// Why the desk could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Database(#[from] support_sqlx::SetupError),
+    /// The live hub could not read the event log.
+    #[error("cannot start the live hub")]
+    Live(#[from] support_core::SupportError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Demo tokens could not be minted.
+    #[error(transparent)]
+    Token(#[from] support_axum::auth::TokenError),
+}
+
+/// A running desk.
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The API state (to end live streams, reach the core service).
+    pub api: SupportApi,
+    /// Demo users, when in demo mode.
+    pub demo_users: Vec<demo::DemoUser>,
+    /// The secret tokens are verified with.
+    pub secret: String,
+    server: JoinHandle<std::io::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Running {
+    /// `http://addr`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Graceful shutdown: ends live streams, finishes requests in flight.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.stop.send(());
+        self.server
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// Waits until the server ends (after a shutdown signal).
+    pub async fn wait(self) -> std::io::Result<()> {
+        let Self { server, stop, .. } = self;
+        let result = server
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        drop(stop);
+        result
+    }
+}
+
+/// The host application: the support API nested under [`API_BASE`], with
+/// the middleware a production host would add.
+pub fn app(api: SupportApi) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .nest(API_BASE, support_axum::router(api))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(
+                    |request: &axum::http::Request<axum::body::Body>| {
+                        let id = request
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id = %id)
+                    },
+                ))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                // Compresses JSON; leaves event streams alone (default predicate).
+                .layer(CompressionLayer::new())
+                // Bounds the time to the response head; a live stream's body
+                // is not cut by it.
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Duration::from_secs(30),
+                )),
+        )
+}
+
+/// Opens the database, builds the API and serves it until `stop` or
+/// [`Running::stop`].
+pub async fn start(config: &Config) -> Result<Running, StartError> {
+    let storage = support_sqlx::connect(&config.database_url).await?;
+    let (secret, demo) = match &config.jwt_secret {
+        Some(secret) => (secret.clone(), false),
+        None => (demo::random_secret(), true),
+    };
+    let identity = JwtIdentity::hs256(&secret);
+    let demo_users = if demo {
+        demo::users(&identity)?
+    } else {
+        Vec::new()
+    };
+    let api = SupportApi::builder(Arc::clone(&storage), identity)
+        .config(ApiConfig {
+            base_path: Some(API_BASE.to_owned()),
+            ..ApiConfig::default()
+        })
+        .build()
+        .await?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    spawn_event_pruning(api.clone(), config.event_retention_hours);
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown_api = api.clone();
+    let app = app(api.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+                shutdown_api.shutdown();
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        api,
+        demo_users,
+        secret,
+        server,
+        stop,
+    })
+}
+
+/// Prunes live-event history past the retention window, hourly.
+fn spawn_event_pruning(api: SupportApi, retention_hours: u32) {
+    tokio::spawn(async move {
+        let retention = chrono::Duration::hours(i64::from(retention_hours));
+        let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            match api.support().prune_events(retention).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned live-event history"),
+                Err(error) => tracing::warn!(%error, "cannot prune live-event history"),
+            }
+        }
+    });
+}

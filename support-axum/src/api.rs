@@ -1,0 +1,204 @@
+//! [`SupportApi`]: everything the router needs, built once by the host.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use support_core::{Clock, Notifier, Notifiers, Storage, Support, SupportConfig, SupportError};
+use tokio::sync::watch;
+
+use crate::auth::{Authenticated, IdentityProvider, OriginPolicy};
+use crate::live::LiveHub;
+use crate::problem::Problem;
+
+/// Limits and timings of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Largest accepted request body (default 64 KiB); larger gets 413.
+    pub body_limit: usize,
+    /// Interval of keep-alive comments on live streams (default 15 s).
+    pub keep_alive: Duration,
+    /// Where the host mounts the API (e.g. `/api/support`), announced as
+    /// the server URL in the OpenAPI document. `None`: not announced.
+    pub base_path: Option<String>,
+    /// Events a live stream replays per log read when catching up.
+    pub replay_batch: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 64 * 1024,
+            keep_alive: Duration::from_secs(15),
+            base_path: None,
+            replay_batch: 500,
+        }
+    }
+}
+
+/// The support API's state: the core service, the host's identity
+/// provider, the live hub. Cheap to clone.
+#[derive(Clone)]
+pub struct SupportApi {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    support: Support,
+    identity: Arc<dyn IdentityProvider>,
+    live: LiveHub,
+    origins: OriginPolicy,
+    config: ApiConfig,
+    shutdown: watch::Sender<bool>,
+    pub(crate) openapi_json: OnceLock<String>,
+}
+
+impl SupportApi {
+    /// Starts building an API over `storage`, identifying callers with
+    /// `identity`.
+    pub fn builder(
+        storage: Arc<dyn Storage>,
+        identity: impl IdentityProvider,
+    ) -> SupportApiBuilder {
+        SupportApiBuilder {
+            storage,
+            identity: Arc::new(identity),
+            support_config: SupportConfig::default(),
+            clock: None,
+            notifiers: Vec::new(),
+            origins: OriginPolicy::default(),
+            config: ApiConfig::default(),
+        }
+    }
+
+    /// The core service (for host code that sends or reads directly).
+    pub fn support(&self) -> &Support {
+        &self.inner.support
+    }
+
+    /// The live hub.
+    pub fn live(&self) -> &LiveHub {
+        &self.inner.live
+    }
+
+    /// The HTTP configuration.
+    pub fn config(&self) -> &ApiConfig {
+        &self.inner.config
+    }
+
+    /// Ends every open live stream. Call it when the server starts a
+    /// graceful shutdown: open SSE responses would otherwise hold it up.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+
+    pub(crate) fn identity(&self) -> &dyn IdentityProvider {
+        self.inner.identity.as_ref()
+    }
+
+    pub(crate) fn openapi_json(&self) -> &OnceLock<String> {
+        &self.inner.openapi_json
+    }
+}
+
+/// Builds a [`SupportApi`].
+pub struct SupportApiBuilder {
+    storage: Arc<dyn Storage>,
+    identity: Arc<dyn IdentityProvider>,
+    support_config: SupportConfig,
+    clock: Option<Arc<dyn Clock>>,
+    notifiers: Vec<Arc<dyn Notifier>>,
+    origins: OriginPolicy,
+    config: ApiConfig,
+}
+
+impl SupportApiBuilder {
+    /// Domain settings (message length, reopen window).
+    pub fn support_config(mut self, config: SupportConfig) -> Self {
+        self.support_config = config;
+        self
+    }
+
+    /// HTTP settings.
+    pub fn config(mut self, config: ApiConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The clock (tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Another notifier to tell about committed events, besides the live
+    /// hub (e.g. an outbound channel).
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifiers.push(notifier);
+        self
+    }
+
+    /// Which origins may send cookie-authenticated writes.
+    pub fn origin_policy(mut self, policy: OriginPolicy) -> Self {
+        self.origins = policy;
+        self
+    }
+
+    /// Starts the live hub at the log's current position and wires it as a
+    /// notifier.
+    pub async fn build(self) -> Result<SupportApi, SupportError> {
+        let live = LiveHub::start(Arc::clone(&self.storage)).await?;
+        let notifiers = self.notifiers.into_iter().fold(
+            Notifiers::new().with(Arc::new(live.clone())),
+            Notifiers::with,
+        );
+        let mut support = Support::new(self.storage)
+            .with_config(self.support_config)
+            .with_notifier(Arc::new(notifiers));
+        if let Some(clock) = self.clock {
+            support = support.with_clock(clock);
+        }
+        let (shutdown, _) = watch::channel(false);
+        Ok(SupportApi {
+            inner: Arc::new(Inner {
+                support,
+                identity: self.identity,
+                live,
+                origins: self.origins,
+                config: self.config,
+                shutdown,
+                openapi_json: OnceLock::new(),
+            }),
+        })
+    }
+}
+
+/// The authenticated caller of a request. Rejects with 401 without valid
+/// credentials, and with 403 a cookie-authenticated write from another
+/// origin.
+#[derive(Clone, Debug)]
+pub struct Caller(pub Authenticated);
+
+impl FromRequestParts<SupportApi> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, api: &SupportApi) -> Result<Self, Problem> {
+        let caller = api
+            .identity()
+            .authenticate(parts)
+            .await
+            .map_err(|e| Problem::unauthenticated(e.to_string()))?;
+        if caller.ambient && !api.inner.origins.allows(parts) {
+            return Err(Problem::forbidden(
+                "cross-site request refused: a cookie-authenticated write must come from the \
+                 same origin",
+            ));
+        }
+        Ok(Self(caller))
+    }
+}
