@@ -44,3 +44,8 @@ pub use api::{ApiConfig, Caller, SupportApi, SupportApiBuilder};
 pub use auth::{Authenticated, IdentityProvider, JwtIdentity};
 pub use problem::{Problem, ProblemBody};
 pub use routes::{ROUTES, openapi, router};
+
+/// The README's Rust snippets, compiled as doctests so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

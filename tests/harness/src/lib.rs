@@ -74,6 +74,24 @@ pub async fn postgres_pool() -> Option<PgPool> {
     )
 }
 
+/// A URL of the PostgreSQL server whose connections use a fresh, empty
+/// schema of their own (`options=-c search_path=...`), for code that takes
+/// a URL rather than a pool. `None` when PostgreSQL tests are skipped.
+pub async fn postgres_schema_url() -> Option<String> {
+    let url = postgres_url()?;
+    let schema = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut admin)
+        .await
+        .expect("create test schema");
+    admin.close().await.ok();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{separator}options=-c%20search_path%3D{schema}"))
+}
+
 /// A fresh SQLite database file in a temporary directory, deleted when the
 /// returned guard drops.
 pub struct TempSqlite {
