@@ -1,0 +1,205 @@
+//! Live events over real HTTP: who receives what, resuming with
+//! `Last-Event-ID` after a disconnect and after a server restart (no gap, no
+//! duplicate), `reset` past retention, and streams ending on shutdown.
+#![allow(missing_docs)]
+
+use std::time::Duration;
+
+use support_e2e::{EventStream, Server, SseEvent, on_every_backend};
+
+const WAIT: Duration = Duration::from_secs(5);
+const QUIET: Duration = Duration::from_millis(400);
+
+fn names(events: &[SseEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.event.as_str()).collect()
+}
+
+fn ids(events: &[SseEvent]) -> Vec<i64> {
+    events
+        .iter()
+        .map(|e| e.id.as_deref().expect("id").parse().expect("numeric id"))
+        .collect()
+}
+
+async fn next(stream: &mut EventStream) -> SseEvent {
+    stream.next(WAIT).await.expect("an event in time")
+}
+
+async fn owner_and_admins_receive_events_other_users_nothing(server: Server) {
+    let alice = server.user("alice");
+    let ada = server.admin("ada");
+    let mut alice_stream = alice.events(None).await;
+    let mut ada_stream = ada.events(None).await;
+    let mut bob_stream = server.user("bob").events(None).await;
+
+    let (conversation, message) = alice.send("I need help").await;
+    for stream in [&mut alice_stream, &mut ada_stream] {
+        let created = next(stream).await;
+        assert_eq!(created.event, "conversation.created");
+        assert_eq!(created.data["id"], conversation.as_str());
+        let message_event = next(stream).await;
+        assert_eq!(message_event.event, "message.created");
+        assert_eq!(message_event.data["id"], message["id"]);
+        assert_eq!(message_event.data["content"], "I need help");
+    }
+
+    let reply = ada.reply(&conversation, "Here to help").await;
+    let received = alice_stream.drain(QUIET).await;
+    assert_eq!(
+        names(&received),
+        ["message.created", "conversation.updated", "message.seen"]
+    );
+    assert_eq!(received[0].data["id"], reply["id"]);
+    assert_eq!(received[0].data["is_admin_message"], true);
+
+    assert!(
+        bob_stream.drain(QUIET).await.is_empty(),
+        "another user receives nothing of alice's conversation"
+    );
+    let (bobs, _) = server.user("bob").send("bob's own").await;
+    let bob_events = bob_stream.drain(QUIET).await;
+    assert!(!bob_events.is_empty());
+    assert!(
+        bob_events
+            .iter()
+            .all(|e| e.data["conversation_id"] == bobs.as_str() || e.data["id"] == bobs.as_str())
+    );
+    let alice_after = alice_stream.drain(QUIET).await;
+    assert!(
+        alice_after.is_empty(),
+        "alice receives nothing of bob's: {alice_after:?}"
+    );
+}
+
+async fn resume_after_disconnect_replays_exactly_what_was_missed(server: Server) {
+    let alice = server.user("alice");
+    let ada = server.admin("ada");
+    let (conversation, _) = alice.send("first").await;
+
+    let mut stream = ada.events(None).await;
+    alice.reply(&conversation, "second").await;
+    let before = stream.drain(QUIET).await;
+    assert_eq!(names(&before), ["message.created", "conversation.updated"]);
+    let last_seen = before.last().and_then(|e| e.id.clone()).expect("id");
+    drop(stream);
+
+    // While disconnected: three more messages from both sides.
+    alice.reply(&conversation, "third").await;
+    ada.reply(&conversation, "fourth").await;
+    alice.reply(&conversation, "fifth").await;
+
+    let mut resumed = ada.events(Some(&last_seen)).await;
+    let missed = resumed.drain(QUIET).await;
+    let contents: Vec<&str> = missed
+        .iter()
+        .filter(|e| e.event == "message.created")
+        .map(|e| e.data["content"].as_str().expect("content"))
+        .collect();
+    assert_eq!(
+        contents,
+        ["third", "fourth", "fifth"],
+        "no gap, no duplicate"
+    );
+    let seqs = ids(&missed);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
+    assert!(seqs[0] > last_seen.parse::<i64>().expect("numeric"));
+
+    // And the resumed stream continues live.
+    alice.reply(&conversation, "sixth").await;
+    let live = resumed.drain(QUIET).await;
+    assert_eq!(live[0].data["content"], "sixth");
+    assert!(ids(&live)[0] > *seqs.last().expect("some"));
+}
+
+async fn user_resume_replays_only_own_events(server: Server) {
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let (conversation, _) = alice.send("mine").await;
+    bob.send("bob's").await;
+    let ada = server.admin("ada");
+    ada.reply(&conversation, "answer").await;
+    let mut replay = alice.events(Some("0")).await;
+    let events = replay.drain(QUIET).await;
+    assert_eq!(
+        names(&events),
+        [
+            "conversation.created",
+            "message.created",
+            "message.created",
+            "conversation.updated",
+            "message.seen"
+        ]
+    );
+    assert!(events.iter().all(|e| !e.data.to_string().contains("bob")));
+}
+
+async fn resume_after_server_restart_has_no_gap_and_no_duplicate(server: Server) {
+    let alice = server.user("alice");
+    let (conversation, _) = alice.send("before restart").await;
+    let mut stream = server.admin("ada").events(Some("0")).await;
+    let before = stream.drain(QUIET).await;
+    let last_seen = before.last().and_then(|e| e.id.clone()).expect("id");
+    drop(stream);
+
+    let server = server.restart().await;
+    let alice = server.user("alice");
+    alice.reply(&conversation, "after restart 1").await;
+    alice.reply(&conversation, "after restart 2").await;
+
+    let mut resumed = server.admin("ada").events(Some(&last_seen)).await;
+    let missed = resumed.drain(QUIET).await;
+    let contents: Vec<&str> = missed
+        .iter()
+        .filter(|e| e.event == "message.created")
+        .map(|e| e.data["content"].as_str().expect("content"))
+        .collect();
+    assert_eq!(contents, ["after restart 1", "after restart 2"]);
+    let all: Vec<i64> = ids(&before).into_iter().chain(ids(&missed)).collect();
+    assert!(
+        all.windows(2).all(|w| w[0] < w[1]),
+        "ids keep growing: {all:?}"
+    );
+}
+
+async fn resuming_past_retention_gets_a_reset(server: Server) {
+    let alice = server.user("alice");
+    let (conversation, _) = alice.send("old").await;
+    alice.reply(&conversation, "newer").await;
+    server
+        .support()
+        .prune_events(chrono::Duration::zero())
+        .await
+        .expect("prune");
+    let mut stream = server.admin("ada").events(Some("1")).await;
+    let reset = next(&mut stream).await;
+    assert_eq!(reset.event, "reset");
+    let latest = reset.data["latest"].as_i64().expect("latest");
+    assert_eq!(reset.id.as_deref(), Some(latest.to_string().as_str()));
+    alice.reply(&conversation, "after reset").await;
+    let live = next(&mut stream).await;
+    assert_eq!(live.event, "message.created");
+    assert!(ids(&[live])[0] > latest);
+}
+
+async fn streams_end_on_graceful_shutdown(server: Server) {
+    let mut stream = server.admin("ada").events(None).await;
+    let stopping = tokio::spawn(server.restart());
+    assert!(
+        stream.ended(Duration::from_secs(10)).await,
+        "the stream ended"
+    );
+    let restarted = tokio::time::timeout(Duration::from_secs(20), stopping)
+        .await
+        .expect("shutdown was not held up by the open stream")
+        .expect("task");
+    drop(restarted);
+}
+
+on_every_backend!(
+    owner_and_admins_receive_events_other_users_nothing,
+    resume_after_disconnect_replays_exactly_what_was_missed,
+    user_resume_replays_only_own_events,
+    resume_after_server_restart_has_no_gap_and_no_duplicate,
+    resuming_past_retention_gets_a_reset,
+    streams_end_on_graceful_shutdown,
+);
