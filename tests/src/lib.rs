@@ -232,7 +232,11 @@ impl Actor {
     /// `POST /messages`; returns the conversation id and the message.
     pub async fn send(&self, content: &str) -> (String, Value) {
         let body = self
-            .post_ok("/messages", serde_json::json!({ "content": content }), StatusCode::CREATED)
+            .post_ok(
+                "/messages",
+                serde_json::json!({ "content": content }),
+                StatusCode::CREATED,
+            )
             .await;
         (
             body["conversation"]["id"].as_str().expect("id").to_owned(),
@@ -252,7 +256,9 @@ impl Actor {
 
     /// Opens the live stream, optionally resuming after `last_event_id`.
     pub async fn events(&self, last_event_id: Option<&str>) -> EventStream {
-        let mut request = self.request(Method::GET, "/events").timeout(Duration::from_secs(3600));
+        let mut request = self
+            .request(Method::GET, "/events")
+            .timeout(Duration::from_secs(3600));
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
         }
