@@ -29,6 +29,11 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_EVENT_RETENTION_HOURS", default_value_t = 72)]
     pub event_retention_hours: u32,
 
+    /// SQLite durability: `normal` (safe against a process crash; the
+    /// default) or `full` (also against power loss; slower).
+    #[arg(long, env = "SUPPORT_SQLITE_SYNCHRONOUS", default_value = "normal")]
+    pub sqlite_synchronous: String,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "SUPPORT_LOG_FORMAT", default_value = "text")]
     pub log_format: String,

@@ -120,7 +120,7 @@ pub fn app(api: SupportApi) -> Router {
 /// Opens the database, builds the API and serves it until `stop` or
 /// [`Running::stop`].
 pub async fn start(config: &Config) -> Result<Running, StartError> {
-    let storage = support_sqlx::connect(&config.database_url).await?;
+    let storage = open_storage(config).await?;
     let (secret, demo) = match &config.jwt_secret {
         Some(secret) => (secret.clone(), false),
         None => (demo::random_secret(), true),
@@ -169,6 +169,24 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         server,
         stop,
     })
+}
+
+async fn open_storage(
+    config: &Config,
+) -> Result<Arc<dyn support_core::Storage>, support_sqlx::SetupError> {
+    use support_sqlx::sqlite::{SqliteSynchronous, connect_options};
+    if !config.database_url.starts_with("sqlite:") {
+        return support_sqlx::connect(&config.database_url).await;
+    }
+    let synchronous = if config.sqlite_synchronous.eq_ignore_ascii_case("full") {
+        SqliteSynchronous::Full
+    } else {
+        SqliteSynchronous::Normal
+    };
+    let options = connect_options(&config.database_url)?.synchronous(synchronous);
+    Ok(Arc::new(
+        support_sqlx::SqliteStorage::connect_with(options).await?,
+    ))
 }
 
 /// Prunes live-event history past the retention window, hourly.

@@ -62,6 +62,7 @@ fn config(database_url: &str) -> Config {
         bind: "127.0.0.1:0".parse().expect("address"),
         jwt_secret: Some(SECRET.to_owned()),
         event_retention_hours: 72,
+        sqlite_synchronous: "normal".to_owned(),
         log_format: "text".to_owned(),
     }
 }
