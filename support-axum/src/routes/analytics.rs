@@ -38,9 +38,9 @@ fn time(field: &'static str, raw: Option<String>) -> Result<Option<DateTime<Utc>
     params(AnalyticsQuery),
     responses(
         (status = 200, description = "The report", body = AnalyticsBody),
-        (status = 400, description = "Invalid range", body = ProblemBody),
-        (status = 401, description = "Not authenticated", body = ProblemBody),
-        (status = 403, description = "Not an admin", body = ProblemBody),
+        (status = 400, description = "Invalid range", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -76,8 +76,8 @@ impl ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of conversations", body = ConversationPageBody),
-        (status = 400, description = "Invalid query", body = ProblemBody),
-        (status = 401, description = "Not authenticated", body = ProblemBody),
+        (status = 400, description = "Invalid query", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -102,9 +102,9 @@ pub(crate) async fn list(
     params(("id" = Uuid, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "The conversation", body = ConversationBody),
-        (status = 400, description = "Malformed id", body = ProblemBody),
-        (status = 401, description = "Not authenticated", body = ProblemBody),
-        (status = 404, description = "No such conversation, or not the caller's", body = ProblemBody),
+        (status = 400, description = "Malformed id", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such conversation, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -128,10 +128,10 @@ pub(crate) async fn get_one(
     params(("id" = Uuid, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "The closed conversation", body = ConversationBody),
-        (status = 400, description = "Malformed id", body = ProblemBody),
-        (status = 401, description = "Not authenticated", body = ProblemBody),
-        (status = 403, description = "Not an admin", body = ProblemBody),
-        (status = 404, description = "No such conversation, or not the caller's", body = ProblemBody),
+        (status = 400, description = "Malformed id", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such conversation, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -156,11 +156,11 @@ pub(crate) async fn close(
     params(("id" = Uuid, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "The open conversation", body = ConversationBody),
-        (status = 400, description = "Malformed id", body = ProblemBody),
-        (status = 401, description = "Not authenticated", body = ProblemBody),
-        (status = 403, description = "Not an admin", body = ProblemBody),
-        (status = 404, description = "No such conversation, or not the caller's", body = ProblemBody),
-        (status = 409, description = "The user has another open conversation", body = ProblemBody),
+        (status = 400, description = "Malformed id", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such conversation, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "The user has another open conversation", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -22,8 +22,8 @@ use crate::problem::{Problem, ProblemBody};
     params(("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),
     responses(
         (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
-        (status = 400, description = "Malformed Last-Event-ID", body = ProblemBody),
-        (status = 401, description = "Not authenticated", body = ProblemBody),
+        (status = 400, description = "Malformed Last-Event-ID", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -40,10 +40,10 @@ fn created_or_replayed(created: bool) -> StatusCode {
     responses(
         (status = 201, description = "Written", body = SentBody),
         (status = 200, description = "Repeated client_id: the original", body = SentBody),
-        (status = 400, description = "Invalid input", body = ProblemBody),
-        (status = 401, description = "Not authenticated", body = ProblemBody),
-        (status = 403, description = "Admins reply within a conversation", body = ProblemBody),
-        (status = 413, description = "Body over 64 KiB", body = ProblemBody),
+        (status = 400, description = "Invalid input", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Admins reply within a conversation, or a cross-origin cookie write", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -94,9 +94,9 @@ fn message_id(field: &'static str, raw: Option<String>) -> Result<Option<Message
     params(("id" = Uuid, Path, description = "Conversation id"), HistoryQuery),
     responses(
         (status = 200, description = "A page of messages", body = MessagePageBody),
-        (status = 400, description = "Invalid query", body = ProblemBody),
-        (status = 401, description = "Not authenticated", body = ProblemBody),
-        (status = 404, description = "No such conversation, or not the caller's", body = ProblemBody),
+        (status = 400, description = "Invalid query", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such conversation, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -132,11 +132,12 @@ pub(crate) async fn history(
     responses(
         (status = 201, description = "Written", body = MessageBody),
         (status = 200, description = "Repeated client_id: the original", body = MessageBody),
-        (status = 400, description = "Invalid input", body = ProblemBody),
-        (status = 401, description = "Not authenticated", body = ProblemBody),
-        (status = 404, description = "No such conversation, or not the caller's", body = ProblemBody),
-        (status = 409, description = "Closed (users), or the user has another open conversation (admins)", body = ProblemBody),
-        (status = 413, description = "Body over 64 KiB", body = ProblemBody),
+        (status = 400, description = "Invalid input", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "A cookie-authenticated write from another origin", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such conversation, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Closed (users), or the user has another open conversation (admins)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -170,9 +171,11 @@ pub(crate) async fn post(
     request_body = SeenBody,
     responses(
         (status = 204, description = "Marked"),
-        (status = 400, description = "Invalid input", body = ProblemBody),
-        (status = 401, description = "Not authenticated", body = ProblemBody),
-        (status = 404, description = "No such conversation, or not the caller's", body = ProblemBody),
+        (status = 400, description = "Invalid input", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such conversation, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "A cookie-authenticated write from another origin", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

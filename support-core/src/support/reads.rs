@@ -224,7 +224,9 @@ impl Support {
         limit: u32,
     ) -> Result<EventReplay, SupportError> {
         let slice = self.storage.events_after(after, limit).await?;
-        let pruned = slice.oldest.is_some_and(|oldest| after.0 + 1 < oldest.0);
+        let pruned = slice
+            .oldest
+            .is_some_and(|oldest| after.0.saturating_add(1) < oldest.0);
         if after > slice.latest || pruned {
             return Ok(EventReplay::Reset {
                 latest: slice.latest,

@@ -89,7 +89,9 @@ pub async fn postgres_schema_url() -> Option<String> {
         .expect("create test schema");
     admin.close().await.ok();
     let separator = if url.contains('?') { '&' } else { '?' };
-    Some(format!("{url}{separator}options=-c%20search_path%3D{schema}"))
+    Some(format!(
+        "{url}{separator}options=-c%20search_path%3D{schema}"
+    ))
 }
 
 /// A fresh SQLite database file in a temporary directory, deleted when the

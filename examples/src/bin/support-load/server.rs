@@ -52,10 +52,10 @@ impl Server {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(response) = client.get(format!("{base}/openapi.json")).send().await {
-                if response.status().is_success() {
-                    break;
-                }
+            if let Ok(response) = client.get(format!("{base}/openapi.json")).send().await
+                && response.status().is_success()
+            {
+                break;
             }
             if Instant::now() > deadline {
                 return Err("the server did not come up".into());
