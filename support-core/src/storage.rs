@@ -125,6 +125,11 @@ pub trait Storage: Send + Sync + 'static {
 
 /// One write transaction. Rows read through it are locked against
 /// concurrent writers until commit or rollback.
+///
+/// A transaction that succeeds is always committed, even when it wrote
+/// nothing: storage may run several writers in one batch transaction (group
+/// commit), and `commit` is how a reader of that batch learns that what it
+/// read is durable. Dropping a transaction rolls it back.
 #[async_trait]
 pub trait WriteTx: Send {
     /// The user's open conversation, locked.

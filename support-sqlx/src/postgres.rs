@@ -1,6 +1,6 @@
 //! PostgreSQL: for hosts that run several nodes on one database.
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Transaction};
 use support_core::StorageResult;
 use support_core::search::SearchTerms;
@@ -71,11 +71,23 @@ pub(crate) const OPEN_CONVERSATION_OF: &str = concat!(sql::open_conversation_of!
 pub(crate) const LATEST_CONVERSATION_OF: &str =
     concat!(sql::latest_conversation_of!(), " FOR UPDATE");
 
+impl PostgresWriteTx {
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    fn note_write(&mut self) {}
+
+    async fn finish(self: Box<Self>) -> StorageResult<()> {
+        self.tx.commit().await.map_err(backend)
+    }
+}
+
 /// Serializes event appends until commit, so positions follow commit order.
-pub(crate) async fn lock_event_log(tx: &mut Transaction<'static, Postgres>) -> StorageResult<()> {
+pub(crate) async fn lock_event_log(conn: &mut PgConnection) -> StorageResult<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(EVENT_LOG_LOCK)
-        .execute(&mut **tx)
+        .execute(conn)
         .await
         .map_err(backend)?;
     Ok(())

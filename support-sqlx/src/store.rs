@@ -3,10 +3,11 @@
 //! sqlx code generic over `Database` needs a wall of higher-ranked bounds
 //! that async-trait futures rarely satisfy; a macro instantiated for
 //! `Sqlite` and `Postgres` keeps one copy of the logic, type-checked twice.
-//! Each dialect module provides: `$store { pool }` and `$tx { tx }` structs,
-//! the locking-read SQL (`CONVERSATION_FOR_UPDATE`, `OPEN_CONVERSATION_OF`,
-//! `LATEST_CONVERSATION_OF`), `begin_write`, `lock_event_log` and
-//! `push_search`.
+//! Each dialect module provides: `$store { pool }` with `begin_write`, a
+//! `$tx` with `conn()` (the connection of the open transaction),
+//! `note_write()` and `finish()` (commit), the locking-read SQL
+//! (`CONVERSATION_FOR_UPDATE`, `OPEN_CONVERSATION_OF`,
+//! `LATEST_CONVERSATION_OF`), `lock_event_log` and `push_search`.
 
 macro_rules! sql_storage {
     (db: $db:ty, storage: $storage:ty, tx: $tx:ty, dialect: $dialect:path) => {
@@ -257,7 +258,7 @@ macro_rules! sql_storage {
             ) -> support_core::StorageResult<Option<support_core::Conversation>> {
                 sqlx::query_as::<$db, $crate::rows::ConversationRecord>(sql)
                     .bind(key)
-                    .fetch_optional(&mut *self.tx)
+                    .fetch_optional(self.conn())
                     .await
                     .map_err($crate::error::backend)?
                     .map(support_core::Conversation::try_from)
@@ -271,7 +272,7 @@ macro_rules! sql_storage {
             ) -> support_core::StorageResult<Option<support_core::Conversation>> {
                 sqlx::query_as::<$db, $crate::rows::ConversationRecord>(sql)
                     .bind(user.as_str())
-                    .fetch_optional(&mut *self.tx)
+                    .fetch_optional(self.conn())
                     .await
                     .map_err($crate::error::backend)?
                     .map(support_core::Conversation::try_from)
@@ -309,6 +310,7 @@ macro_rules! sql_storage {
                 &mut self,
                 c: &support_core::Conversation,
             ) -> support_core::StorageResult<()> {
+                self.note_write();
                 use $crate::rows::micros;
                 sqlx::query::<$db>($crate::sql::INSERT_CONVERSATION)
                     .bind(c.id.as_uuid())
@@ -323,7 +325,7 @@ macro_rules! sql_storage {
                     .bind(c.admin_message_count)
                     .bind(c.last_message_from_admin)
                     .bind(c.first_admin_reply_at.map(micros))
-                    .execute(&mut *self.tx)
+                    .execute(self.conn())
                     .await
                     .map_err(|e| $crate::error::classify(e, $crate::error::Write::Conversation))?;
                 Ok(())
@@ -333,6 +335,7 @@ macro_rules! sql_storage {
                 &mut self,
                 c: &support_core::Conversation,
             ) -> support_core::StorageResult<()> {
+                self.note_write();
                 use $crate::rows::micros;
                 sqlx::query::<$db>($crate::sql::UPDATE_CONVERSATION)
                     .bind(c.id.as_uuid())
@@ -345,7 +348,7 @@ macro_rules! sql_storage {
                     .bind(c.admin_message_count)
                     .bind(c.last_message_from_admin)
                     .bind(c.first_admin_reply_at.map(micros))
-                    .execute(&mut *self.tx)
+                    .execute(self.conn())
                     .await
                     .map_err(|e| $crate::error::classify(e, $crate::error::Write::Conversation))?;
                 Ok(())
@@ -355,11 +358,12 @@ macro_rules! sql_storage {
                 &mut self,
                 closure: &support_core::Closure,
             ) -> support_core::StorageResult<()> {
+                self.note_write();
                 sqlx::query::<$db>($crate::sql::INSERT_CLOSURE)
                     .bind(closure.conversation_id.as_uuid())
                     .bind(closure.closed_by.as_str())
                     .bind($crate::rows::micros(closure.closed_at))
-                    .execute(&mut *self.tx)
+                    .execute(self.conn())
                     .await
                     .map_err($crate::error::backend)?;
                 Ok(())
@@ -373,7 +377,7 @@ macro_rules! sql_storage {
                 sqlx::query_as::<$db, $crate::rows::MessageRecord>($crate::sql::MESSAGE_BY_ID)
                     .bind(conversation.as_uuid())
                     .bind(id.as_uuid())
-                    .fetch_optional(&mut *self.tx)
+                    .fetch_optional(self.conn())
                     .await
                     .map_err($crate::error::backend)?
                     .map(support_core::Message::try_from)
@@ -390,7 +394,7 @@ macro_rules! sql_storage {
                 )
                 .bind(author.as_str())
                 .bind(client_id.as_str())
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.conn())
                 .await
                 .map_err($crate::error::backend)?
                 .map(support_core::Message::try_from)
@@ -401,6 +405,7 @@ macro_rules! sql_storage {
                 &mut self,
                 m: &support_core::Message,
             ) -> support_core::StorageResult<()> {
+                self.note_write();
                 use $crate::rows::micros;
                 sqlx::query::<$db>($crate::sql::INSERT_MESSAGE)
                     .bind(m.id.as_uuid())
@@ -412,7 +417,7 @@ macro_rules! sql_storage {
                     .bind(m.client_id.as_ref().map(|c| c.as_str()))
                     .bind(micros(m.created_at))
                     .bind(micros(m.updated_at))
-                    .execute(&mut *self.tx)
+                    .execute(self.conn())
                     .await
                     .map_err(|e| $crate::error::classify(e, $crate::error::Write::Message))?;
                 Ok(())
@@ -426,7 +431,7 @@ macro_rules! sql_storage {
                 sqlx::query_as::<$db, $crate::rows::SeenMarkRecord>($crate::sql::NEWEST_SEEN_MARK)
                     .bind(conversation.as_uuid())
                     .bind(reader.as_str())
-                    .fetch_optional(&mut *self.tx)
+                    .fetch_optional(self.conn())
                     .await
                     .map_err($crate::error::backend)?
                     .map(support_core::SeenMark::try_from)
@@ -443,7 +448,7 @@ macro_rules! sql_storage {
                     .bind(conversation.as_uuid())
                     .bind(from_admins)
                     .bind(up_to_seq)
-                    .fetch_one(&mut *self.tx)
+                    .fetch_one(self.conn())
                     .await
                     .map_err($crate::error::backend)
             }
@@ -452,6 +457,7 @@ macro_rules! sql_storage {
                 &mut self,
                 mark: &support_core::SeenMark,
             ) -> support_core::StorageResult<()> {
+                self.note_write();
                 sqlx::query::<$db>($crate::sql::INSERT_SEEN_MARK)
                     .bind(mark.conversation_id.as_uuid())
                     .bind(mark.reader_id.as_str())
@@ -460,7 +466,7 @@ macro_rules! sql_storage {
                     .bind(mark.up_to_seq)
                     .bind(mark.seen_count)
                     .bind($crate::rows::micros(mark.seen_at))
-                    .execute(&mut *self.tx)
+                    .execute(self.conn())
                     .await
                     .map_err($crate::error::backend)?;
                 Ok(())
@@ -472,7 +478,8 @@ macro_rules! sql_storage {
             ) -> support_core::StorageResult<Vec<support_core::Event>> {
                 let mut committed = Vec::with_capacity(events.len());
                 if !events.is_empty() {
-                    dialect::lock_event_log(&mut self.tx).await?;
+                    self.note_write();
+                    dialect::lock_event_log(self.conn()).await?;
                 }
                 for event in events {
                     let seq = sqlx::query_scalar::<$db, i64>($crate::sql::INSERT_EVENT)
@@ -481,7 +488,7 @@ macro_rules! sql_storage {
                         .bind(event.payload.name())
                         .bind($crate::rows::payload_json(&event.payload)?)
                         .bind($crate::rows::micros(event.at))
-                        .fetch_one(&mut *self.tx)
+                        .fetch_one(self.conn())
                         .await
                         .map_err($crate::error::backend)?;
                     committed.push(support_core::Event {
@@ -491,8 +498,7 @@ macro_rules! sql_storage {
                         payload: event.payload,
                     });
                 }
-                let this = *self;
-                this.tx.commit().await.map_err($crate::error::backend)?;
+                self.finish().await?;
                 Ok(committed)
             }
         }

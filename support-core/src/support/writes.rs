@@ -83,7 +83,9 @@ impl Support {
         let now = now_micros(self.clock.as_ref());
         let mut tx = self.storage.begin().await?;
         if let Some(original) = self.earlier_send(tx.as_mut(), who, input).await? {
-            drop(tx);
+            // Commit, not drop: what this transaction read must be committed
+            // before it is answered (storage may batch writers).
+            tx.commit(Vec::new()).await?;
             let conversation = self.conversation(who, original.conversation_id).await?;
             let message = self.with_receipts(original).await?;
             return Ok(Sent {
@@ -174,7 +176,7 @@ impl Support {
         let mut tx = self.storage.begin().await?;
         let mut conversation = policy::visible(who, tx.conversation(id).await?)?;
         if let Some(original) = self.earlier_send(tx.as_mut(), who, input).await? {
-            drop(tx);
+            tx.commit(Vec::new()).await?;
             if original.conversation_id != id {
                 return Err(SupportError::conflict(
                     "client_id was already used for a message in another conversation",
@@ -254,6 +256,7 @@ impl Support {
         let mut conversation = policy::visible(who, tx.conversation(id).await?)?;
         policy::require_admin(who, "only admins can close or reopen conversations")?;
         if conversation.status == target {
+            tx.commit(Vec::new()).await?;
             return Ok(());
         }
         match target {
@@ -311,6 +314,7 @@ impl Support {
             .as_ref()
             .is_some_and(|mark| mark.up_to_seq >= message.seq)
         {
+            tx.commit(Vec::new()).await?;
             return Ok(());
         }
         let seen_count = if message.seq == conversation.message_count {
@@ -321,6 +325,7 @@ impl Support {
         };
         if seen_count <= newest.map_or(0, |mark| mark.seen_count) {
             // Nothing of the other side newly covered: no visible change.
+            tx.commit(Vec::new()).await?;
             return Ok(());
         }
         let mark = SeenMark {

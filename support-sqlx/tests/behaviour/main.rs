@@ -8,6 +8,7 @@ mod common;
 
 mod analytics;
 mod events;
+mod group_commit;
 mod history;
 mod idempotency;
 mod inbox;

@@ -16,6 +16,7 @@ pub(crate) async fn run(
     let warmup = Duration::from_secs(1);
     let measure = Duration::from_secs(seconds);
     let start = Instant::now();
+    let cpu_at_start = server.cpu_seconds();
     let tasks: Vec<_> = (0..users)
         .map(|n| {
             let client = client.clone();
@@ -64,8 +65,10 @@ pub(crate) async fn run(
         all.extend(latencies);
         errors += failed;
     }
+    let cpu = server.cpu_seconds() - cpu_at_start;
     let summary = summarize(all);
     let rate = summary.count as f64 / measure.as_secs_f64();
+    let total = summary.count + errors;
     println!(
         "sends: {users} users, {seconds} s: {} ok, {errors} failed, {rate:.0}/s; latency p50 {} p90 {} p99 {} max {}",
         summary.count,
@@ -73,6 +76,10 @@ pub(crate) async fn run(
         ms(summary.p90),
         ms(summary.p99),
         ms(summary.max)
+    );
+    println!(
+        "sends: server CPU {cpu:.2} s for about {total} requests (incl. warm-up share): {:.0} us per request",
+        cpu * 1e6 / (total as f64 * (1.0 + warmup.as_secs_f64() / measure.as_secs_f64()))
     );
     Ok(())
 }

@@ -113,6 +113,23 @@ impl Server {
             .unwrap_or(0)
     }
 
+    /// CPU time the server process used so far (user + system), seconds.
+    pub(crate) fn cpu_seconds(&self) -> f64 {
+        let ticks_per_second = 100.0; // USER_HZ on Linux
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .ok()
+            .and_then(|stat| {
+                // Fields after the parenthesised command name; utime and
+                // stime are the 14th and 15th fields of the whole line.
+                let rest = stat.rsplit_once(')')?.1;
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                let utime: f64 = fields.get(11)?.parse().ok()?;
+                let stime: f64 = fields.get(12)?.parse().ok()?;
+                Some((utime + stime) / ticks_per_second)
+            })
+            .unwrap_or(0.0)
+    }
+
     pub(crate) fn stop(mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])

@@ -1,4 +1,7 @@
-//! SQLite: the embedded default. One file, WAL mode, one writer at a time.
+//! SQLite: the embedded default. One file, WAL mode, one writer at a time,
+//! with group commit.
+
+mod group_commit;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -6,13 +9,14 @@ use std::time::Duration;
 
 pub use sqlx::sqlite::SqliteSynchronous;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{QueryBuilder, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use support_core::StorageResult;
 use support_core::search::SearchTerms;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+
+pub use group_commit::SqliteWriteTx;
+use group_commit::Writer;
 
 use crate::SetupError;
-use crate::error::backend;
 use crate::sql;
 
 /// How long a connection waits for another process's write lock.
@@ -21,20 +25,14 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`support_core::Storage`] on SQLite.
 ///
 /// Writes are serialized in-process (SQLite has one writer anyway; waiting
-/// on a mutex is cheaper than spinning on `SQLITE_BUSY`) and each write
-/// transaction starts with `BEGIN IMMEDIATE`, so a read-then-write never
-/// fails to upgrade its lock. Reads run concurrently from the pool (WAL).
+/// on a lock is cheaper than spinning on `SQLITE_BUSY`), and writes that
+/// queue up share one transaction (group commit, see [`SqliteWriteTx`]).
+/// Batches start with `BEGIN IMMEDIATE`, so a read-then-write never fails
+/// to upgrade its lock. Reads run concurrently from the pool (WAL).
 #[derive(Clone, Debug)]
 pub struct SqliteStorage {
     pool: SqlitePool,
-    writer: Arc<Mutex<()>>,
-}
-
-/// A write transaction on SQLite. Holds the in-process writer lock.
-pub struct SqliteWriteTx {
-    // Field order matters: the transaction ends before the lock is released.
-    tx: Transaction<'static, Sqlite>,
-    _writer: OwnedMutexGuard<()>,
+    writer: Arc<Writer>,
 }
 
 /// Recommended connection options for `url` (`sqlite:path.db`,
@@ -58,7 +56,7 @@ impl SqliteStorage {
     pub fn new(pool: SqlitePool) -> Self {
         Self {
             pool,
-            writer: Arc::new(Mutex::new(())),
+            writer: Arc::new(Writer::default()),
         }
     }
 
@@ -107,16 +105,7 @@ impl SqliteStorage {
     }
 
     async fn begin_write(&self) -> StorageResult<SqliteWriteTx> {
-        let writer = Arc::clone(&self.writer).lock_owned().await;
-        let tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        Ok(SqliteWriteTx {
-            tx,
-            _writer: writer,
-        })
+        self.writer.begin(&self.pool).await
     }
 }
 
@@ -126,7 +115,7 @@ pub(crate) const OPEN_CONVERSATION_OF: &str = sql::open_conversation_of!();
 pub(crate) const LATEST_CONVERSATION_OF: &str = sql::latest_conversation_of!();
 
 /// SQLite positions are already commit-ordered (one writer).
-pub(crate) async fn lock_event_log(_tx: &mut Transaction<'static, Sqlite>) -> StorageResult<()> {
+pub(crate) async fn lock_event_log(_conn: &mut SqliteConnection) -> StorageResult<()> {
     Ok(())
 }
 
