@@ -168,9 +168,9 @@ pub(crate) const LAST_MESSAGE_MARKS: &str = concat!(
     "WHERE c.id IN ("
 );
 
-pub(crate) const INSERT_EVENT: &str = "INSERT INTO support_events \
-     (conversation_id, conversation_owner, kind, payload, created_at) \
-     VALUES ($1, $2, $3, $4, $5) RETURNING seq";
+/// Head of the multi-row event append; the caller adds `VALUES ...`.
+pub(crate) const INSERT_EVENTS: &str = "INSERT INTO support_events \
+     (conversation_id, conversation_owner, kind, payload, created_at) ";
 
 pub(crate) const EVENTS_AFTER: &str = "SELECT seq, conversation_owner, payload, created_at \
      FROM support_events WHERE seq > $1 ORDER BY seq ASC LIMIT $2";

@@ -481,22 +481,37 @@ macro_rules! sql_storage {
                     self.note_write();
                     dialect::lock_event_log(self.conn()).await?;
                 }
-                for event in events {
-                    let seq = sqlx::query_scalar::<$db, i64>($crate::sql::INSERT_EVENT)
-                        .bind(event.payload.conversation_id().as_uuid())
-                        .bind(event.conversation_owner.as_str())
-                        .bind(event.payload.name())
-                        .bind($crate::rows::payload_json(&event.payload)?)
-                        .bind($crate::rows::micros(event.at))
-                        .fetch_one(self.conn())
+                if !events.is_empty() {
+                    // One statement for all of them: positions are assigned
+                    // in VALUES order, so the sorted positions map to the
+                    // events in order.
+                    let mut sql = sqlx::QueryBuilder::<$db>::new($crate::sql::INSERT_EVENTS);
+                    let mut payloads = Vec::with_capacity(events.len());
+                    for event in &events {
+                        payloads.push($crate::rows::payload_json(&event.payload)?);
+                    }
+                    sql.push_values(events.iter().zip(payloads), |mut row, (event, payload)| {
+                        row.push_bind(event.payload.conversation_id().as_uuid())
+                            .push_bind(event.conversation_owner.as_str().to_owned())
+                            .push_bind(event.payload.name())
+                            .push_bind(payload)
+                            .push_bind($crate::rows::micros(event.at));
+                    });
+                    sql.push(" RETURNING seq");
+                    let mut seqs: Vec<i64> = sql
+                        .build_query_scalar::<i64>()
+                        .fetch_all(self.conn())
                         .await
                         .map_err($crate::error::backend)?;
-                    committed.push(support_core::Event {
-                        seq: support_core::EventSeq(seq),
-                        conversation_owner: event.conversation_owner,
-                        at: event.at,
-                        payload: event.payload,
-                    });
+                    seqs.sort_unstable();
+                    for (event, seq) in events.into_iter().zip(seqs) {
+                        committed.push(support_core::Event {
+                            seq: support_core::EventSeq(seq),
+                            conversation_owner: event.conversation_owner,
+                            at: event.at,
+                            payload: event.payload,
+                        });
+                    }
                 }
                 self.finish().await?;
                 Ok(committed)
