@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use support_core::{ConversationId, InboxRequest, StatusFilter, UserId};
+use support_core::{ConversationId, ConversationStatus, InboxRequest, StatusFilter, UserId};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -140,11 +140,7 @@ pub(crate) async fn close(
     Caller(caller): Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ConversationBody>, Problem> {
-    let view = api
-        .support()
-        .close(&caller.principal, ConversationId::from_uuid(id))
-        .await?;
-    Ok(Json(view.into()))
+    set_status(&api, &caller, id, ConversationStatus::Closed).await
 }
 
 /// Reopen a conversation. Admins; idempotent; 409 when the user already
@@ -169,9 +165,19 @@ pub(crate) async fn reopen(
     Caller(caller): Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ConversationBody>, Problem> {
-    let view = api
-        .support()
-        .reopen(&caller.principal, ConversationId::from_uuid(id))
-        .await?;
+    set_status(&api, &caller, id, ConversationStatus::Open).await
+}
+
+async fn set_status(
+    api: &SupportApi,
+    caller: &crate::auth::Authenticated,
+    id: Uuid,
+    status: ConversationStatus,
+) -> Result<Json<ConversationBody>, Problem> {
+    let id = ConversationId::from_uuid(id);
+    let view = match status {
+        ConversationStatus::Closed => api.support().close(&caller.principal, id).await?,
+        ConversationStatus::Open => api.support().reopen(&caller.principal, id).await?,
+    };
     Ok(Json(view.into()))
 }

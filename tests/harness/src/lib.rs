@@ -52,15 +52,7 @@ pub fn postgres_url() -> Option<String> {
 /// skipped.
 pub async fn postgres_pool() -> Option<PgPool> {
     let url = postgres_url()?;
-    let schema = format!("test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut admin)
-        .await
-        .expect("create test schema");
-    admin.close().await.ok();
+    let schema = create_schema(&url).await;
     let options = PgConnectOptions::from_str(&url)
         .expect("valid DATABASE_URL")
         .options([("search_path", schema.as_str())]);
@@ -74,13 +66,10 @@ pub async fn postgres_pool() -> Option<PgPool> {
     )
 }
 
-/// A URL of the PostgreSQL server whose connections use a fresh, empty
-/// schema of their own (`options=-c search_path=...`), for code that takes
-/// a URL rather than a pool. `None` when PostgreSQL tests are skipped.
-pub async fn postgres_schema_url() -> Option<String> {
-    let url = postgres_url()?;
+/// Creates a fresh, uniquely named schema and returns its name.
+async fn create_schema(url: &str) -> String {
     let schema = format!("test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&url)
+    let mut admin = PgConnection::connect(url)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
@@ -88,6 +77,15 @@ pub async fn postgres_schema_url() -> Option<String> {
         .await
         .expect("create test schema");
     admin.close().await.ok();
+    schema
+}
+
+/// A URL of the PostgreSQL server whose connections use a fresh, empty
+/// schema of their own (`options=-c search_path=...`), for code that takes
+/// a URL rather than a pool. `None` when PostgreSQL tests are skipped.
+pub async fn postgres_schema_url() -> Option<String> {
+    let url = postgres_url()?;
+    let schema = create_schema(&url).await;
     let separator = if url.contains('?') { '&' } else { '?' };
     Some(format!(
         "{url}{separator}options=-c%20search_path%3D{schema}"
