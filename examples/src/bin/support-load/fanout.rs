@@ -83,6 +83,7 @@ pub(crate) async fn run(
         .map(|n| server.token(&format!("fan-user-{n}"), false))
         .collect();
     let started = Instant::now();
+    let cpu_at_start = server.cpu_seconds();
     for post in 0..posts {
         let poster = post % users;
         let at = Instant::now();
@@ -98,6 +99,7 @@ pub(crate) async fn run(
     }
     let elapsed = started.elapsed();
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let cpu = server.cpu_seconds() - cpu_at_start;
     for stream in &streams {
         stream.abort();
     }
@@ -129,6 +131,11 @@ pub(crate) async fn run(
         ms(summary.p90),
         ms(summary.p99),
         ms(summary.max)
+    );
+    println!(
+        "fanout: server CPU {:.0} us per post (write + fan-out to {} streams)",
+        cpu * 1e6 / posts as f64,
+        admins + 1
     );
     Ok(())
 }
