@@ -61,8 +61,10 @@ macro_rules! sql_storage {
                         .push_bind(after.id.as_uuid())
                         .push(")");
                 }
-                sql.push($crate::sql::INBOX_ORDER)
-                    .push_bind(i64::from(query.fetch));
+                // The page size is a validated integer (at most 101), written
+                // into the SQL rather than bound: PostgreSQL then keeps one
+                // plan for the page query instead of re-planning every call.
+                sql.push($crate::sql::INBOX_ORDER).push(query.fetch);
                 sql.build_query_as::<$crate::rows::InboxRecord>()
                     .fetch_all(&self.pool)
                     .await
