@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, StatusCode};
+use axum::response::Redirect;
+use axum::routing::get;
+use support_axum::pages::{self, PagesConfig};
 use support_axum::{ApiConfig, JwtIdentity, SupportApi};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -23,6 +26,12 @@ pub use config::Config;
 
 /// Where the API is mounted.
 pub const API_BASE: &str = "/api/support";
+/// The user's support page.
+pub const USER_PAGE: &str = "/support";
+/// The admin desk; one conversation is at `{ADMIN_PAGE}/{id}`.
+pub const ADMIN_PAGE: &str = "/admin/support";
+/// The pages' static assets.
+pub const ASSETS: &str = "/support/assets";
 
 /// Why the desk could not start.
 #[derive(Debug, thiserror::Error)]
@@ -86,12 +95,30 @@ impl Running {
     }
 }
 
-/// The host application: the support API nested under [`API_BASE`], with
-/// the middleware a production host would add.
-pub fn app(api: SupportApi) -> Router {
+/// The host application: the support API nested under [`API_BASE`], the
+/// pages at [`USER_PAGE`] and [`ADMIN_PAGE`], and, in demo mode (with demo
+/// users), the demo login at [`demo::LOGIN_PATH`]; with the middleware a
+/// production host would add.
+pub fn app(api: SupportApi, demo_users: Vec<demo::DemoUser>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .nest(API_BASE, support_axum::router(api))
+    let demo = !demo_users.is_empty();
+    let pages = PagesConfig {
+        api_base: API_BASE.to_owned(),
+        user_path: USER_PAGE.to_owned(),
+        admin_path: ADMIN_PAGE.to_owned(),
+        assets_path: ASSETS.to_owned(),
+        login_url: demo.then(|| demo::LOGIN_PATH.to_owned()),
+        title: "Support".to_owned(),
+    };
+    let home = if demo { demo::LOGIN_PATH } else { USER_PAGE };
+    let mut router = Router::new()
+        .nest(API_BASE, support_axum::router(api.clone()))
+        .merge(pages::router(api, pages))
+        .route("/", get(move || async move { Redirect::to(home) }));
+    if demo {
+        router = router.merge(demo::login_router(demo_users));
+    }
+    router
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -152,7 +179,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let shutdown_api = api.clone();
-    let app = app(api.clone());
+    let app = app(api.clone(), demo_users.clone());
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

@@ -36,6 +36,8 @@ mod api;
 pub mod auth;
 mod extract;
 pub mod live;
+#[cfg(feature = "pages")]
+pub mod pages;
 mod problem;
 mod routes;
 pub mod wire;
