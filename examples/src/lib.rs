@@ -12,6 +12,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderName, StatusCode};
 use support_axum::{ApiConfig, JwtIdentity, SupportApi};
+use support_core::notification::StoredContacts;
+use support_core::{Channel, NotificationRules, SupportConfig};
+use support_notify::{LogChannel, WebhookChannel, WebhookConfig, WebhookSecret, Worker};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::compression::CompressionLayer;
@@ -45,6 +48,9 @@ pub enum StartError {
     /// Demo tokens could not be minted.
     #[error(transparent)]
     Token(#[from] support_axum::auth::TokenError),
+    /// The webhook settings are wrong.
+    #[error(transparent)]
+    Webhook(#[from] support_notify::WebhookError),
 }
 
 /// A running desk.
@@ -59,6 +65,7 @@ pub struct Running {
     pub secret: String,
     server: JoinHandle<std::io::Result<()>>,
     stop: tokio::sync::oneshot::Sender<()>,
+    stop_worker: tokio::sync::watch::Sender<bool>,
 }
 
 impl Running {
@@ -69,6 +76,7 @@ impl Running {
 
     /// Graceful shutdown: ends live streams, finishes requests in flight.
     pub async fn stop(self) -> std::io::Result<()> {
+        self.stop_worker.send_replace(true);
         let _ = self.stop.send(());
         self.server
             .await
@@ -77,7 +85,13 @@ impl Running {
 
     /// Waits until the server ends (after a shutdown signal).
     pub async fn wait(self) -> std::io::Result<()> {
-        let Self { server, stop, .. } = self;
+        let Self {
+            server,
+            stop,
+            stop_worker,
+            ..
+        } = self;
+        stop_worker.send_replace(true);
         let result = server
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
@@ -131,7 +145,17 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     } else {
         Vec::new()
     };
+    let delay = chrono::Duration::seconds(i64::from(config.notify_delay_secs));
     let api = SupportApi::builder(Arc::clone(&storage), identity)
+        .support_config(SupportConfig {
+            notifications: NotificationRules {
+                user_channels: vec![Channel::Email],
+                team_channels: vec![Channel::Webhook],
+                reply_grace: delay,
+                team_alert_window: delay,
+            },
+            ..SupportConfig::default()
+        })
         .config(ApiConfig {
             base_path: Some(API_BASE.to_owned()),
             ..ApiConfig::default()
@@ -149,6 +173,8 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         source,
     })?;
     spawn_event_pruning(api.clone(), config.event_retention_hours);
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(notification_worker(config, &api)?.run(worker_stopped));
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let shutdown_api = api.clone();
@@ -168,7 +194,32 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         secret,
         server,
         stop,
+        stop_worker,
     })
+}
+
+/// The notification worker: team alerts to the webhook when one is
+/// configured, everything else to the log (demo mode).
+fn notification_worker(config: &Config, api: &SupportApi) -> Result<Worker, StartError> {
+    let support = api.support().clone();
+    let contacts = Arc::new(StoredContacts(Arc::clone(support.storage())));
+    let webhook: Arc<dyn support_core::Deliver> =
+        match (&config.webhook_url, &config.webhook_secret) {
+            (Some(url), Some(secret)) => {
+                let webhook = WebhookConfig::new(url.clone(), WebhookSecret::parse(secret)?);
+                Arc::new(WebhookChannel::new(webhook)?)
+            }
+            _ => Arc::new(LogChannel),
+        };
+    if config.smtp_url.is_some() {
+        tracing::warn!(
+            "SUPPORT_SMTP_URL is set, but the email channel is not built yet: reply notifications go to the log"
+        );
+    }
+    Ok(Worker::new(support, contacts)
+        .channel(Channel::Email, Arc::new(LogChannel))
+        .channel(Channel::Sms, Arc::new(LogChannel))
+        .channel(Channel::Webhook, webhook))
 }
 
 async fn open_storage(
