@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, StatusCode};
+use support_axum::outbound::{LogChannel, WebhookChannel, WebhookConfig, WebhookSecret, Worker};
 use support_axum::{ApiConfig, JwtIdentity, SupportApi};
 use support_core::notification::StoredContacts;
 use support_core::{Channel, NotificationRules, SupportConfig};
-use support_notify::{LogChannel, WebhookChannel, WebhookConfig, WebhookSecret, Worker};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::compression::CompressionLayer;
@@ -50,7 +50,7 @@ pub enum StartError {
     Token(#[from] support_axum::auth::TokenError),
     /// The webhook settings are wrong.
     #[error(transparent)]
-    Webhook(#[from] support_notify::WebhookError),
+    Webhook(#[from] support_axum::outbound::WebhookError),
 }
 
 /// A running desk.

@@ -36,6 +36,7 @@ mod api;
 pub mod auth;
 mod extract;
 pub mod live;
+pub mod outbound;
 mod problem;
 mod routes;
 pub mod wire;

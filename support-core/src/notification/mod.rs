@@ -1,7 +1,7 @@
 //! Notifications: who is told about what, when, and through which channel.
 //!
 //! Core decides, storage stores. A write decides the notification jobs it
-//! causes ([`rules`]) and hands them to [`crate::WriteTx::commit_with_outbox`]
+//! causes (`rules`) and hands them to [`crate::WriteTx::commit_with_outbox`]
 //! together with its events, so a committed reply always has its job and a
 //! rolled-back one never does. Workers (outside core) claim due jobs from
 //! storage with a lease, ask [`crate::Support::prepare_delivery`] what to

@@ -18,7 +18,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use support_core::{Deliver, DeliveryError, Notification};
 
-use crate::payload::NotificationPayload;
+use super::payload::NotificationPayload;
 
 /// The signature scheme version in `webhook-signature`.
 pub const SIGNATURE_VERSION: &str = "v1";

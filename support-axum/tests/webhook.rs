@@ -16,12 +16,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use chrono::{DateTime, Duration, Utc};
+use support_axum::outbound::{
+    WebhookChannel, WebhookConfig, WebhookSecret, Worker, WorkerConfig, sign,
+};
 use support_core::notification::NoContacts;
 use support_core::{
     Channel, Job, JobQuery, JobState, ManualClock, NewMessage, NotificationRules, Principal,
     RetryPolicy, Storage, Support, SupportConfig, UserId,
 };
-use support_notify::{WebhookChannel, WebhookConfig, WebhookSecret, Worker, WorkerConfig, sign};
 use support_sqlx::SqliteStorage;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;

@@ -1,6 +1,5 @@
-//! # support-notify
-//!
-//! Delivers the notification jobs `support-core` decides and
+//! Outbound notification channels: the delivery side of the transactional
+//! outbox. //! Delivers the notification jobs `support-core` decides and
 //! `support-sqlx` queues: a [`Worker`] claims due jobs with a lease, asks
 //! core what to send, hands it to a channel and reports the outcome
 //! (retrying with backoff, or marking the job dead). Delivery is at least
@@ -16,7 +15,7 @@
 //! use std::sync::Arc;
 //! use support_core::{Channel, Support};
 //! use support_core::notification::StoredContacts;
-//! use support_notify::{LogChannel, Worker};
+//! use support_axum::outbound::{LogChannel, Worker};
 //!
 //! # async fn example(support: Support) {
 //! let contacts = Arc::new(StoredContacts(support.storage().clone()));
@@ -25,7 +24,6 @@
 //! tokio::spawn(worker.run(stopped));
 //! # }
 //! ```
-#![forbid(unsafe_code)]
 
 mod log;
 mod payload;
