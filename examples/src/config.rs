@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use clap::Parser;
 
 /// The example support desk.
-#[derive(Clone, Debug, Parser)]
+#[derive(Clone, Parser)]
 #[command(name = "support-example", version, about)]
 pub struct Config {
     /// Database: a `sqlite:` or `postgres://` URL.
@@ -37,4 +37,46 @@ pub struct Config {
     /// Log format: `text` or `json`.
     #[arg(long, env = "SUPPORT_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+
+    /// Seconds a user has to see an admin's reply before being notified
+    /// (also the team-alert window).
+    #[arg(long, env = "SUPPORT_NOTIFY_DELAY_SECS", default_value_t = 120)]
+    pub notify_delay_secs: u32,
+
+    /// Team alerts go to this webhook (signed with `SUPPORT_WEBHOOK_SECRET`).
+    /// Without it, alerts go to the log.
+    #[arg(long, env = "SUPPORT_WEBHOOK_URL", hide_env_values = true)]
+    pub webhook_url: Option<String>,
+
+    /// The webhook signing secret (`whsec_<base64>` or raw text).
+    #[arg(long, env = "SUPPORT_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
+    /// SMTP server for reply emails (e.g. `smtp://127.0.0.1:2525`). The
+    /// email channel is not built yet: replies go to the log.
+    #[arg(long, env = "SUPPORT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address of reply emails.
+    #[arg(long, env = "SUPPORT_EMAIL_FROM")]
+    pub email_from: Option<String>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Config")
+            .field("database_url", &"<redacted>")
+            .field("bind", &self.bind)
+            .field("jwt_secret", &redacted(&self.jwt_secret))
+            .field("event_retention_hours", &self.event_retention_hours)
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
+            .field("log_format", &self.log_format)
+            .field("notify_delay_secs", &self.notify_delay_secs)
+            .field("webhook_url", &redacted(&self.webhook_url))
+            .field("webhook_secret", &redacted(&self.webhook_secret))
+            .field("smtp_url", &redacted(&self.smtp_url))
+            .field("email_from", &self.email_from)
+            .finish()
+    }
 }

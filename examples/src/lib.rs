@@ -13,8 +13,11 @@ use axum::Router;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::Redirect;
 use axum::routing::get;
+use support_axum::outbound::{LogChannel, WebhookChannel, WebhookConfig, WebhookSecret, Worker};
 use support_axum::pages::{self, PagesConfig};
 use support_axum::{ApiConfig, JwtIdentity, SupportApi};
+use support_core::notification::StoredContacts;
+use support_core::{Channel, NotificationRules, SupportConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::compression::CompressionLayer;
@@ -54,6 +57,9 @@ pub enum StartError {
     /// Demo tokens could not be minted.
     #[error(transparent)]
     Token(#[from] support_axum::auth::TokenError),
+    /// The webhook settings are wrong.
+    #[error(transparent)]
+    Webhook(#[from] support_axum::outbound::WebhookError),
 }
 
 /// A running desk.
@@ -68,6 +74,7 @@ pub struct Running {
     pub secret: String,
     server: JoinHandle<std::io::Result<()>>,
     stop: tokio::sync::oneshot::Sender<()>,
+    stop_worker: tokio::sync::watch::Sender<bool>,
 }
 
 impl Running {
@@ -78,6 +85,7 @@ impl Running {
 
     /// Graceful shutdown: ends live streams, finishes requests in flight.
     pub async fn stop(self) -> std::io::Result<()> {
+        self.stop_worker.send_replace(true);
         let _ = self.stop.send(());
         self.server
             .await
@@ -86,7 +94,13 @@ impl Running {
 
     /// Waits until the server ends (after a shutdown signal).
     pub async fn wait(self) -> std::io::Result<()> {
-        let Self { server, stop, .. } = self;
+        let Self {
+            server,
+            stop,
+            stop_worker,
+            ..
+        } = self;
+        stop_worker.send_replace(true);
         let result = server
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
@@ -158,7 +172,17 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     } else {
         Vec::new()
     };
+    let delay = chrono::Duration::seconds(i64::from(config.notify_delay_secs));
     let api = SupportApi::builder(Arc::clone(&storage), identity)
+        .support_config(SupportConfig {
+            notifications: NotificationRules {
+                user_channels: vec![Channel::Email],
+                team_channels: vec![Channel::Webhook],
+                reply_grace: delay,
+                team_alert_window: delay,
+            },
+            ..SupportConfig::default()
+        })
         .config(ApiConfig {
             base_path: Some(API_BASE.to_owned()),
             ..ApiConfig::default()
@@ -176,6 +200,8 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         source,
     })?;
     spawn_event_pruning(api.clone(), config.event_retention_hours);
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(notification_worker(config, &api)?.run(worker_stopped));
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let shutdown_api = api.clone();
@@ -195,7 +221,32 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         secret,
         server,
         stop,
+        stop_worker,
     })
+}
+
+/// The notification worker: team alerts to the webhook when one is
+/// configured, everything else to the log (demo mode).
+fn notification_worker(config: &Config, api: &SupportApi) -> Result<Worker, StartError> {
+    let support = api.support().clone();
+    let contacts = Arc::new(StoredContacts(Arc::clone(support.storage())));
+    let webhook: Arc<dyn support_core::Deliver> =
+        match (&config.webhook_url, &config.webhook_secret) {
+            (Some(url), Some(secret)) => {
+                let webhook = WebhookConfig::new(url.clone(), WebhookSecret::parse(secret)?);
+                Arc::new(WebhookChannel::new(webhook)?)
+            }
+            _ => Arc::new(LogChannel),
+        };
+    if config.smtp_url.is_some() {
+        tracing::warn!(
+            "SUPPORT_SMTP_URL is set, but the email channel is not built yet: reply notifications go to the log"
+        );
+    }
+    Ok(Worker::new(support, contacts)
+        .channel(Channel::Email, Arc::new(LogChannel))
+        .channel(Channel::Sms, Arc::new(LogChannel))
+        .channel(Channel::Webhook, webhook))
 }
 
 async fn open_storage(

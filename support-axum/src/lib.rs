@@ -36,6 +36,7 @@ mod api;
 pub mod auth;
 mod extract;
 pub mod live;
+pub mod outbound;
 #[cfg(feature = "pages")]
 pub mod pages;
 mod problem;

@@ -354,3 +354,156 @@ pub(crate) fn event_data(payload: EventPayload) -> serde_json::Result<String> {
         EventPayload::MessagesSeen(mark) => serde_json::to_string(&SeenEventBody::from(mark)),
     }
 }
+
+/// What a notification is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKindBody {
+    /// An admin answered the user (sent to the user).
+    AdminReply,
+    /// A user wrote (sent to the team).
+    UserMessage,
+}
+
+impl From<support_core::NotificationKind> for NotificationKindBody {
+    fn from(kind: support_core::NotificationKind) -> Self {
+        match kind {
+            support_core::NotificationKind::AdminReply => Self::AdminReply,
+            support_core::NotificationKind::UserMessage => Self::UserMessage,
+        }
+    }
+}
+
+impl From<NotificationKindBody> for support_core::NotificationKind {
+    fn from(kind: NotificationKindBody) -> Self {
+        match kind {
+            NotificationKindBody::AdminReply => Self::AdminReply,
+            NotificationKindBody::UserMessage => Self::UserMessage,
+        }
+    }
+}
+
+/// A notification channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelBody {
+    /// Email.
+    Email,
+    /// Text message.
+    Sms,
+    /// Signed HTTP call (team alerts).
+    Webhook,
+}
+
+impl From<support_core::Channel> for ChannelBody {
+    fn from(channel: support_core::Channel) -> Self {
+        match channel {
+            support_core::Channel::Email => Self::Email,
+            support_core::Channel::Sms => Self::Sms,
+            support_core::Channel::Webhook => Self::Webhook,
+        }
+    }
+}
+
+impl From<ChannelBody> for support_core::Channel {
+    fn from(channel: ChannelBody) -> Self {
+        match channel {
+            ChannelBody::Email => Self::Email,
+            ChannelBody::Sms => Self::Sms,
+            ChannelBody::Webhook => Self::Webhook,
+        }
+    }
+}
+
+/// One switch: a kind of notification on a channel, on or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferenceBody {
+    /// What about.
+    pub kind: NotificationKindBody,
+    /// Through which channel.
+    pub channel: ChannelBody,
+    /// On or off.
+    pub enabled: bool,
+}
+
+impl From<support_core::Preference> for PreferenceBody {
+    fn from(p: support_core::Preference) -> Self {
+        Self {
+            kind: p.kind.into(),
+            channel: p.channel.into(),
+            enabled: p.enabled,
+        }
+    }
+}
+
+impl From<PreferenceBody> for support_core::Preference {
+    fn from(p: PreferenceBody) -> Self {
+        Self {
+            kind: p.kind.into(),
+            channel: p.channel.into(),
+            enabled: p.enabled,
+        }
+    }
+}
+
+/// The caller's notification switches (every kind × channel on `GET`; the
+/// ones to change on `PUT`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesBody {
+    /// The switches.
+    pub preferences: Vec<PreferenceBody>,
+}
+
+/// A notification job, as admins see it (no contact details).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JobBody {
+    /// Id; also the delivery id receivers see.
+    pub id: Uuid,
+    /// What about.
+    pub kind: NotificationKindBody,
+    /// Through which channel.
+    pub channel: ChannelBody,
+    /// The recipient's user id; `null` for the team.
+    pub recipient: Option<String>,
+    /// The conversation.
+    pub conversation_id: Uuid,
+    /// `scheduled`, `running`, `retrying`, `done`, `cancelled` or `dead`.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Not before (the next attempt, when retrying).
+    pub due_at: DateTime<Utc>,
+    /// Why the last attempt failed, or why it was cancelled.
+    pub last_error: Option<String>,
+    /// When decided.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<support_core::Job> for JobBody {
+    fn from(job: support_core::Job) -> Self {
+        Self {
+            id: job.id.as_uuid(),
+            kind: job.kind.into(),
+            channel: job.channel.into(),
+            recipient: job.recipient.user().map(ToString::to_string),
+            conversation_id: job.conversation_id.as_uuid(),
+            state: job.state.as_str().to_owned(),
+            attempts: job.attempts,
+            due_at: job.due_at,
+            last_error: job.last_error,
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+        }
+    }
+}
+
+/// A page of notification jobs, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JobsBody {
+    /// The jobs.
+    pub items: Vec<JobBody>,
+}

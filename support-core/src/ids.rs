@@ -68,6 +68,11 @@ uuid_id!(
     /// Identifies a message.
     MessageId
 );
+uuid_id!(
+    /// Identifies a notification job; also its delivery id, the same on
+    /// every attempt, so a receiver can drop duplicates.
+    JobId
+);
 
 /// The host application's id of a person (user or admin): 1 to 128 characters,
 /// no control characters. The host owns identity; this crate only compares ids.

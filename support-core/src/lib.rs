@@ -14,7 +14,8 @@
 //! - Every change appends domain events to a log in the same transaction.
 //!
 //! Storage and notification are ports: [`Storage`] (implemented for SQLite
-//! and PostgreSQL by `support-sqlx`) and [`Notifier`].
+//! and PostgreSQL by `support-sqlx`), [`Notifier`] (told about committed
+//! events) and [`Deliver`] (a notification channel; see [`notification`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -46,6 +47,7 @@ mod events;
 mod ids;
 pub mod inbox;
 mod message;
+pub mod notification;
 mod notify;
 pub mod policy;
 mod principal;
@@ -60,9 +62,14 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversation::{Conversation, ConversationStatus, ConversationView};
 pub use error::{BoxError, InvalidInput, StorageError, SupportError, WriteConflict};
 pub use events::{Event, EventPayload, EventReplay, NewEvent};
-pub use ids::{ConversationId, EventSeq, MessageId, UserId};
+pub use ids::{ConversationId, EventSeq, JobId, MessageId, UserId};
 pub use inbox::{InboxCursor, InboxQuery, InboxRequest, InboxRow, Page, StatusFilter};
 pub use message::{Message, MessageView, SeenReceipt};
+pub use notification::{
+    Channel, ClaimedJob, Contact, Contacts, Deliver, DeliveryError, Job, JobOutcome, JobQuery,
+    JobState, NewJob, Notification, NotificationKind, NotificationRules, Outbox, Preference,
+    Prepared, RetryPolicy, SkipReason,
+};
 pub use notify::{NoopNotifier, Notifier, Notifiers};
 pub use principal::{Principal, Role};
 pub use seen::SeenMark;

@@ -13,6 +13,7 @@ use crate::events::{Event, NewEvent};
 use crate::ids::{ConversationId, EventSeq, MessageId, UserId};
 use crate::inbox::{InboxQuery, InboxRow};
 use crate::message::Message;
+use crate::notification::{ClaimedJob, Contact, Job, JobOutcome, JobQuery, Outbox, Preference};
 use crate::seen::SeenMark;
 use crate::validation::ClientId;
 
@@ -121,6 +122,54 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Raw analytics figures for `range` (see [`crate::analytics`]).
     async fn analytics(&self, range: &AnalyticsRange) -> StorageResult<AnalyticsInputs>;
+
+    /// Claims up to `limit` jobs that are due at `now` (scheduled or
+    /// retrying with `due_at <= now`, or running with an expired lease),
+    /// oldest due first, counts an attempt for each and leases them until
+    /// `lease_until`. Concurrent claimers never get the same job while its
+    /// lease runs.
+    async fn claim_jobs(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StorageResult<Vec<ClaimedJob>>;
+
+    /// Records how a claimed job ended. `false` when the claim was lost
+    /// (the lease ran out and another worker claimed the job): nothing
+    /// changes then.
+    async fn finish_job(
+        &self,
+        claim: &ClaimedJob,
+        outcome: &JobOutcome,
+        now: DateTime<Utc>,
+    ) -> StorageResult<bool>;
+
+    /// Jobs, newest first.
+    async fn jobs(&self, query: &JobQuery) -> StorageResult<Vec<Job>>;
+
+    /// The switches `user` stored (absent ones are on).
+    async fn preferences(&self, user: &UserId) -> StorageResult<Vec<Preference>>;
+
+    /// Stores switches of `user`, replacing those with the same kind and
+    /// channel.
+    async fn set_preferences(
+        &self,
+        user: &UserId,
+        preferences: &[Preference],
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+
+    /// The contact details last recorded for `user`.
+    async fn contact(&self, user: &UserId) -> StorageResult<Option<Contact>>;
+
+    /// Records `user`'s contact details (as vouched for by the host).
+    async fn save_contact(
+        &self,
+        user: &UserId,
+        contact: &Contact,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
 }
 
 /// One write transaction. Rows read through it are locked against
@@ -196,4 +245,15 @@ pub trait WriteTx: Send {
     /// strictly increasing positions in commit order, so a reader that saw
     /// position N has seen every event before N.
     async fn commit(self: Box<Self>, events: Vec<NewEvent>) -> StorageResult<Vec<Event>>;
+
+    /// Like [`Self::commit`], and in the same transaction applies the
+    /// write's notification [`Outbox`]: first cancels the scheduled jobs it
+    /// names, then enqueues its jobs, except those whose coalesce key a
+    /// still-scheduled job holds (that job stands for them). A committed
+    /// write always has its jobs; a rolled-back one never does.
+    async fn commit_with_outbox(
+        self: Box<Self>,
+        events: Vec<NewEvent>,
+        outbox: Outbox,
+    ) -> StorageResult<Vec<Event>>;
 }

@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod outbox;
 mod rows;
 mod sql;
 mod store;

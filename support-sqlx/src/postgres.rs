@@ -70,6 +70,11 @@ pub(crate) const CONVERSATION_FOR_UPDATE: &str = concat!(sql::conversation_by_id
 pub(crate) const OPEN_CONVERSATION_OF: &str = concat!(sql::open_conversation_of!(), " FOR UPDATE");
 pub(crate) const LATEST_CONVERSATION_OF: &str =
     concat!(sql::latest_conversation_of!(), " FOR UPDATE");
+/// Concurrent claimers skip each other's rows instead of waiting.
+pub(crate) const CLAIM_JOBS: &str = crate::outbox::claim_jobs!(concat!(
+    crate::outbox::claimable!(),
+    " FOR UPDATE SKIP LOCKED"
+));
 
 impl PostgresWriteTx {
     fn conn(&mut self) -> &mut PgConnection {

@@ -250,6 +250,149 @@ macro_rules! sql_storage {
                     resolution_micros,
                 })
             }
+
+            async fn claim_jobs(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                lease_until: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> support_core::StorageResult<Vec<support_core::ClaimedJob>> {
+                use $crate::rows::micros;
+                let token = uuid::Uuid::now_v7();
+                let mut tx = self.begin_write().await?;
+                tx.note_write();
+                let rows = sqlx::query_as::<$db, $crate::outbox::JobRecord>(dialect::CLAIM_JOBS)
+                    .bind(micros(now))
+                    .bind(micros(lease_until))
+                    .bind(token)
+                    .bind(i64::from(limit))
+                    .fetch_all(tx.conn())
+                    .await
+                    .map_err($crate::error::backend)?;
+                Box::new(tx).finish().await?;
+                $crate::outbox::claimed(rows, token)
+            }
+
+            async fn finish_job(
+                &self,
+                claim: &support_core::ClaimedJob,
+                outcome: &support_core::JobOutcome,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> support_core::StorageResult<bool> {
+                let (state, due_at, error) = $crate::outbox::outcome_columns(outcome);
+                let mut tx = self.begin_write().await?;
+                tx.note_write();
+                let done = sqlx::query::<$db>($crate::outbox::FINISH_JOB)
+                    .bind(claim.job.id.as_uuid())
+                    .bind(claim.lease_token)
+                    .bind(state)
+                    .bind(due_at)
+                    .bind(error)
+                    .bind($crate::rows::micros(now))
+                    .execute(tx.conn())
+                    .await
+                    .map_err($crate::error::backend)?;
+                Box::new(tx).finish().await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn jobs(
+                &self,
+                query: &support_core::JobQuery,
+            ) -> support_core::StorageResult<Vec<support_core::Job>> {
+                let mut sql = sqlx::QueryBuilder::<$db>::new($crate::outbox::JOBS_SELECT);
+                if !query.states.is_empty() {
+                    sql.push(" AND state IN (");
+                    let mut states = sql.separated(", ");
+                    for state in &query.states {
+                        states.push_bind(state.as_str());
+                    }
+                    sql.push(")");
+                }
+                sql.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                    .push_bind(i64::from(query.limit));
+                sql.build_query_as::<$crate::outbox::JobRecord>()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::error::backend)?
+                    .into_iter()
+                    .map(support_core::Job::try_from)
+                    .collect()
+            }
+
+            async fn preferences(
+                &self,
+                user: &support_core::UserId,
+            ) -> support_core::StorageResult<Vec<support_core::Preference>> {
+                sqlx::query_as::<$db, $crate::outbox::PreferenceRecord>(
+                    $crate::outbox::PREFERENCES_OF,
+                )
+                .bind(user.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::error::backend)?
+                .into_iter()
+                .map(support_core::Preference::try_from)
+                .collect()
+            }
+
+            async fn set_preferences(
+                &self,
+                user: &support_core::UserId,
+                preferences: &[support_core::Preference],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> support_core::StorageResult<()> {
+                let mut tx = self.begin_write().await?;
+                tx.note_write();
+                for preference in preferences {
+                    sqlx::query::<$db>($crate::outbox::UPSERT_PREFERENCE)
+                        .bind(user.as_str())
+                        .bind(preference.kind.as_str())
+                        .bind(preference.channel.as_str())
+                        .bind(preference.enabled)
+                        .bind($crate::rows::micros(now))
+                        .execute(tx.conn())
+                        .await
+                        .map_err($crate::error::backend)?;
+                }
+                Box::new(tx).finish().await
+            }
+
+            async fn contact(
+                &self,
+                user: &support_core::UserId,
+            ) -> support_core::StorageResult<Option<support_core::Contact>> {
+                Ok(
+                    sqlx::query_as::<$db, $crate::outbox::ContactRecord>(
+                        $crate::outbox::CONTACT_OF,
+                    )
+                    .bind(user.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::error::backend)?
+                    .map(support_core::Contact::from),
+                )
+            }
+
+            async fn save_contact(
+                &self,
+                user: &support_core::UserId,
+                contact: &support_core::Contact,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> support_core::StorageResult<()> {
+                let mut tx = self.begin_write().await?;
+                tx.note_write();
+                sqlx::query::<$db>($crate::outbox::UPSERT_CONTACT)
+                    .bind(user.as_str())
+                    .bind(contact.name.as_deref())
+                    .bind(contact.email.as_deref())
+                    .bind(contact.phone.as_deref())
+                    .bind($crate::rows::micros(now))
+                    .execute(tx.conn())
+                    .await
+                    .map_err($crate::error::backend)?;
+                Box::new(tx).finish().await
+            }
         }
 
         impl $tx {
@@ -279,6 +422,44 @@ macro_rules! sql_storage {
                     .map_err($crate::error::backend)?
                     .map(support_core::Conversation::try_from)
                     .transpose()
+            }
+        }
+
+        impl $tx {
+            /// Cancels, then enqueues (coalescing on the key), in this
+            /// transaction.
+            async fn apply_outbox(
+                &mut self,
+                outbox: &support_core::Outbox,
+                at: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> support_core::StorageResult<()> {
+                use $crate::rows::micros;
+                for cancel in &outbox.cancel {
+                    let now = at.unwrap_or_else(chrono::Utc::now);
+                    sqlx::query::<$db>($crate::outbox::CANCEL_SCHEDULED)
+                        .bind(cancel.conversation_id.as_uuid())
+                        .bind(cancel.kind.as_str())
+                        .bind(support_core::SkipReason::Seen.as_str())
+                        .bind(micros(now))
+                        .execute(self.conn())
+                        .await
+                        .map_err($crate::error::backend)?;
+                }
+                for job in &outbox.enqueue {
+                    sqlx::query::<$db>($crate::outbox::INSERT_JOB)
+                        .bind(job.id.as_uuid())
+                        .bind(job.kind.as_str())
+                        .bind(job.channel.as_str())
+                        .bind(job.recipient.user().map(|u| u.as_str()))
+                        .bind(job.conversation_id.as_uuid())
+                        .bind(job.coalesce_key.as_str())
+                        .bind(micros(job.due_at))
+                        .bind(micros(job.created_at))
+                        .execute(self.conn())
+                        .await
+                        .map_err($crate::error::backend)?;
+                }
+                Ok(())
             }
         }
 
@@ -475,9 +656,24 @@ macro_rules! sql_storage {
             }
 
             async fn commit(
-                mut self: Box<Self>,
+                self: Box<Self>,
                 events: Vec<support_core::NewEvent>,
             ) -> support_core::StorageResult<Vec<support_core::Event>> {
+                self.commit_with_outbox(events, support_core::Outbox::default())
+                    .await
+            }
+
+            async fn commit_with_outbox(
+                mut self: Box<Self>,
+                events: Vec<support_core::NewEvent>,
+                outbox: support_core::Outbox,
+            ) -> support_core::StorageResult<Vec<support_core::Event>> {
+                if !outbox.is_empty() {
+                    // Before the event-log lock, which is held until commit.
+                    self.note_write();
+                    self.apply_outbox(&outbox, events.first().map(|e| e.at))
+                        .await?;
+                }
                 let mut committed = Vec::with_capacity(events.len());
                 if !events.is_empty() {
                     self.note_write();

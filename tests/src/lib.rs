@@ -64,6 +64,11 @@ fn config(database_url: &str) -> Config {
         event_retention_hours: 72,
         sqlite_synchronous: "normal".to_owned(),
         log_format: "text".to_owned(),
+        notify_delay_secs: 120,
+        webhook_url: None,
+        webhook_secret: None,
+        smtp_url: None,
+        email_from: None,
     }
 }
 

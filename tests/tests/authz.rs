@@ -65,6 +65,9 @@ const MATRIX: &[(Method, &str, [u16; 6])] = &[
     (Method::POST, "/conversations/{id}/reopen",   [401,  401,   401,    404,    403,  200]),
     (Method::GET,  "/events",                      [401,  401,   401,    200,    200,  200]),
     (Method::GET,  "/analytics",                   [401,  401,   401,    403,    403,  200]),
+    (Method::GET,  "/preferences",                 [401,  401,   401,    200,    200,  200]),
+    (Method::PUT,  "/preferences",                 [401,  401,   401,    200,    200,  200]),
+    (Method::GET,  "/notifications",               [401,  401,   401,    403,    403,  200]),
     (Method::GET,  "/openapi.json",                [200,  200,   200,    200,    200,  200]),
 ];
 
@@ -185,6 +188,11 @@ fn request(
 
 /// A valid body for each write route.
 fn body(scene: &Scene, caller: Caller, method: &Method, path: &str) -> Option<Value> {
+    if *method == Method::PUT && path == "/preferences" {
+        return Some(json!({ "preferences": [
+            { "kind": "admin_reply", "channel": "email", "enabled": false }
+        ] }));
+    }
     if *method != Method::POST {
         return None;
     }

@@ -311,6 +311,10 @@ fn valid_body(path: &str, up_to: &str) -> Option<Value> {
         Some(json!({ "content": "probe" }))
     } else if path.ends_with("/seen") {
         Some(json!({ "up_to": up_to }))
+    } else if path == "/preferences" {
+        Some(json!({ "preferences": [
+            { "kind": "user_message", "channel": "webhook", "enabled": true }
+        ] }))
     } else {
         None
     }

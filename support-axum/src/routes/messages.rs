@@ -21,6 +21,28 @@ fn new_message(body: NewMessageBody) -> NewMessage {
     }
 }
 
+/// Records the contact details the host vouched for (the token's claims),
+/// so notifications can reach the user later. Best effort: a failure is
+/// logged, the message stands.
+async fn remember_contact(api: &SupportApi, caller: &crate::auth::Authenticated) {
+    let profile = &caller.profile;
+    if profile.email.is_none() && profile.phone.is_none() {
+        return;
+    }
+    let contact = support_core::Contact {
+        name: profile.name.clone(),
+        email: profile.email.clone(),
+        phone: profile.phone.clone(),
+    };
+    if let Err(error) = api
+        .support()
+        .remember_contact(&caller.principal, &contact)
+        .await
+    {
+        tracing::warn!(%error, "cannot record the caller's contact details");
+    }
+}
+
 fn created_or_replayed(created: bool) -> StatusCode {
     if created {
         StatusCode::CREATED
@@ -56,6 +78,9 @@ pub(crate) async fn send(
         .support()
         .send(&caller.principal, new_message(body))
         .await?;
+    if sent.created {
+        remember_contact(&api, &caller).await;
+    }
     Ok((
         created_or_replayed(sent.created),
         Json(SentBody {

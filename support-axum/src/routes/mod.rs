@@ -5,6 +5,7 @@ mod analytics;
 mod conversations;
 mod events;
 mod messages;
+mod notifications;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -35,6 +36,9 @@ pub const ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/conversations/{id}/reopen"),
     (Method::GET, "/events"),
     (Method::GET, "/analytics"),
+    (Method::GET, "/preferences"),
+    (Method::PUT, "/preferences"),
+    (Method::GET, "/notifications"),
     (Method::GET, "/openapi.json"),
 ];
 
@@ -53,6 +57,7 @@ pub const ROUTES: &[(Method, &str)] = &[
         (name = "conversations", description = "Listing and resolving conversations"),
         (name = "events", description = "Live server-sent events"),
         (name = "analytics", description = "Support team figures"),
+        (name = "notifications", description = "Notification preferences and the delivery queue"),
         (name = "meta", description = "This document"),
     )
 )]
@@ -108,6 +113,11 @@ fn parts() -> (Router<SupportApi>, OpenApiDoc) {
         .routes(routes!(conversations::reopen))
         .routes(routes!(events::events))
         .routes(routes!(analytics::analytics))
+        .routes(routes!(
+            notifications::get_preferences,
+            notifications::put_preferences
+        ))
+        .routes(routes!(notifications::jobs))
         .routes(routes!(openapi_json))
         .split_for_parts()
 }

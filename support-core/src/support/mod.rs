@@ -1,6 +1,7 @@
 //! [`Support`]: the rules, applied to a [`Storage`] through its transactional
 //! primitives, with every committed change passed to a [`Notifier`].
 
+mod notifications;
 mod reads;
 mod writes;
 
@@ -11,6 +12,7 @@ use chrono::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{StorageError, SupportError};
+use crate::notification::NotificationRules;
 use crate::notify::{NoopNotifier, Notifier};
 use crate::storage::Storage;
 use crate::validation::ContentLimits;
@@ -30,6 +32,8 @@ pub struct SupportConfig {
     /// How often an operation that lost a race to a concurrent writer is
     /// retried before giving up.
     pub max_write_attempts: u32,
+    /// Who is notified of what (default: nobody; a host turns channels on).
+    pub notifications: NotificationRules,
 }
 
 impl Default for SupportConfig {
@@ -38,6 +42,7 @@ impl Default for SupportConfig {
             content: ContentLimits::default(),
             reopen_window: Duration::zero(),
             max_write_attempts: 10,
+            notifications: NotificationRules::default(),
         }
     }
 }

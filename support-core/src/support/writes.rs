@@ -8,6 +8,7 @@ use crate::error::{InvalidInput, SupportError};
 use crate::events::{EventPayload, NewEvent};
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::message::{Message, MessageView};
+use crate::notification::rules;
 use crate::policy;
 use crate::principal::{Principal, Role};
 use crate::seen::SeenMark;
@@ -129,7 +130,8 @@ impl Support {
                     .await?
             }
         };
-        let committed = tx.commit(events).await?;
+        let outbox = rules::outbox_for(&self.config.notifications, &conversation, &events, now);
+        let committed = tx.commit_with_outbox(events, outbox).await?;
         self.notifier.notify(&committed).await;
 
         let conversation = ConversationView {
@@ -201,10 +203,11 @@ impl Support {
             }
         }
         let mut events = Vec::with_capacity(3);
-        let (_, message) = self
+        let (conversation, message) = self
             .append_and_record(tx.as_mut(), who, conversation, input, now, &mut events)
             .await?;
-        let committed = tx.commit(events).await?;
+        let outbox = rules::outbox_for(&self.config.notifications, &conversation, &events, now);
+        let committed = tx.commit_with_outbox(events, outbox).await?;
         self.notifier.notify(&committed).await;
         Ok(Posted {
             message: MessageView {
@@ -338,13 +341,9 @@ impl Support {
             seen_at: now,
         };
         tx.insert_seen_mark(&mark).await?;
-        let committed = tx
-            .commit(vec![event(
-                &conversation,
-                now,
-                EventPayload::MessagesSeen(mark),
-            )])
-            .await?;
+        let events = vec![event(&conversation, now, EventPayload::MessagesSeen(mark))];
+        let outbox = rules::outbox_for(&self.config.notifications, &conversation, &events, now);
+        let committed = tx.commit_with_outbox(events, outbox).await?;
         self.notifier.notify(&committed).await;
         Ok(())
     }

@@ -113,6 +113,8 @@ impl SqliteStorage {
 pub(crate) const CONVERSATION_FOR_UPDATE: &str = sql::conversation_by_id!();
 pub(crate) const OPEN_CONVERSATION_OF: &str = sql::open_conversation_of!();
 pub(crate) const LATEST_CONVERSATION_OF: &str = sql::latest_conversation_of!();
+/// Claims run in the single writer's transaction: nobody claims alongside.
+pub(crate) const CLAIM_JOBS: &str = crate::outbox::claim_jobs!(crate::outbox::claimable!());
 
 /// SQLite positions are already commit-ordered (one writer).
 pub(crate) async fn lock_event_log(_conn: &mut SqliteConnection) -> StorageResult<()> {

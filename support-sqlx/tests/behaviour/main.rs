@@ -14,6 +14,7 @@ mod idempotency;
 mod inbox;
 mod lifecycle;
 mod migrations;
+mod notifications;
 mod races;
 mod seen;
 mod validation;

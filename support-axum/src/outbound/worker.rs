@@ -1,0 +1,218 @@
+//! The worker: claim due jobs with a lease, prepare, deliver, report.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use support_core::{
+    Channel, ClaimedJob, Contacts, Deliver, DeliveryError, JobOutcome, Prepared, RetryPolicy,
+    Support, SupportError,
+};
+use tokio::sync::watch;
+
+/// How a worker claims and retries.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// How long a claim holds a job. A worker that dies mid-delivery
+    /// leaves its jobs to others after this; keep it well above
+    /// `delivery_timeout` so a live worker never loses its claim.
+    pub lease: chrono::Duration,
+    /// Jobs claimed at once.
+    pub batch: u32,
+    /// Wait between polls when the queue had nothing due.
+    pub poll_interval: Duration,
+    /// Longest a single delivery may take (then it counts as a transient
+    /// failure).
+    pub delivery_timeout: Duration,
+    /// Backoff and attempts.
+    pub retry: RetryPolicy,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            lease: chrono::Duration::seconds(120),
+            batch: 16,
+            poll_interval: Duration::from_millis(500),
+            delivery_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// What one [`Worker::run_once`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Jobs claimed.
+    pub claimed: usize,
+    /// Delivered.
+    pub delivered: usize,
+    /// Cancelled (seen in time, switched off, no address).
+    pub skipped: usize,
+    /// Failed, to be retried.
+    pub retried: usize,
+    /// Failed for good.
+    pub dead: usize,
+    /// Outcomes not recorded because the claim was lost.
+    pub lost: usize,
+}
+
+/// Delivers queued notification jobs through its channels. Run several
+/// (tasks or processes) on one database: claims never overlap while a
+/// lease runs.
+#[derive(Clone)]
+pub struct Worker {
+    support: Support,
+    contacts: Arc<dyn Contacts>,
+    channels: HashMap<Channel, Arc<dyn Deliver>>,
+    config: WorkerConfig,
+}
+
+impl fmt::Debug for Worker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Worker")
+            .field("channels", &self.channels.keys().collect::<Vec<_>>())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// A worker for `support`'s queue, finding addresses in `contacts`.
+    /// Add channels with [`Self::channel`]; a job for a channel without
+    /// one dies.
+    pub fn new(support: Support, contacts: Arc<dyn Contacts>) -> Self {
+        Self {
+            support,
+            contacts,
+            channels: HashMap::new(),
+            config: WorkerConfig::default(),
+        }
+    }
+
+    /// Delivers jobs for `channel` through `deliver`.
+    pub fn channel(mut self, channel: Channel, deliver: Arc<dyn Deliver>) -> Self {
+        self.channels.insert(channel, deliver);
+        self
+    }
+
+    /// Replaces the configuration.
+    pub fn config(mut self, config: WorkerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Polls until `stop` turns true: claims a batch, delivers it, and
+    /// waits `poll_interval` when nothing was due.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            let idle = match self.run_once().await {
+                Ok(stats) => stats.claimed == 0,
+                Err(error) => {
+                    tracing::warn!(error = %error_chain(&error), "notification worker: cannot claim");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.config.poll_interval) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// Claims one batch of due jobs and settles each.
+    pub async fn run_once(&self) -> Result<RunStats, SupportError> {
+        let claims = self
+            .support
+            .claim_jobs(self.config.lease, self.config.batch)
+            .await?;
+        let mut stats = RunStats {
+            claimed: claims.len(),
+            ..RunStats::default()
+        };
+        for claim in claims {
+            let outcome = self.settle(&claim).await;
+            match &outcome {
+                JobOutcome::Done => stats.delivered += 1,
+                JobOutcome::Cancelled { .. } => stats.skipped += 1,
+                JobOutcome::Retry { .. } => stats.retried += 1,
+                JobOutcome::Dead { .. } => stats.dead += 1,
+            }
+            match self.support.finish_job(&claim, &outcome).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    stats.lost += 1;
+                    tracing::warn!(job = %claim.job.id, "notification job: claim lost before its outcome was recorded");
+                }
+                // The lease runs out and another claim retries the job.
+                Err(error) => {
+                    stats.lost += 1;
+                    tracing::warn!(job = %claim.job.id, error = %error_chain(&error), "notification job: cannot record outcome");
+                }
+            }
+        }
+        Ok(stats)
+    }
+
+    async fn settle(&self, claim: &ClaimedJob) -> JobOutcome {
+        let job = &claim.job;
+        let attempt = job.attempts;
+        let prepared = match self
+            .support
+            .prepare_delivery(claim, self.contacts.as_ref())
+            .await
+        {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                let failed = Err(DeliveryError::transient(error));
+                return self.outcome(attempt, &failed);
+            }
+        };
+        let notification = match prepared {
+            Prepared::Send(notification) => notification,
+            Prepared::Skip(reason) => {
+                return JobOutcome::Cancelled {
+                    reason: reason.as_str().to_owned(),
+                };
+            }
+        };
+        let Some(channel) = self.channels.get(&job.channel) else {
+            return JobOutcome::Dead {
+                error: format!("no {} channel is configured", job.channel.as_str()),
+            };
+        };
+        let result = match tokio::time::timeout(
+            self.config.delivery_timeout,
+            channel.deliver(&notification),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(elapsed) => Err(DeliveryError::transient(elapsed)),
+        };
+        if let Err(error) = &result {
+            tracing::info!(job = %job.id, attempt, error = %error_chain(error), "notification delivery failed");
+        }
+        self.outcome(attempt, &result)
+    }
+
+    fn outcome(&self, attempt: u32, result: &Result<(), DeliveryError>) -> JobOutcome {
+        self.config
+            .retry
+            .outcome(attempt, result, self.support.now(), fastrand::f64())
+    }
+}
+
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,141 @@
+//! The rules that turn a write into notification jobs.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::job::{JobId, NewJob, Outbox, PendingCancel, Recipient};
+use super::{Channel, NotificationKind};
+use crate::conversation::Conversation;
+use crate::events::{EventPayload, NewEvent};
+use crate::principal::Role;
+
+/// Who is notified of what, through which channels, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationRules {
+    /// Channels a user is told about admin replies through (e.g. email,
+    /// SMS). Empty (the default): users are not notified.
+    pub user_channels: Vec<Channel>,
+    /// Channels the team is alerted through (e.g. a webhook). Empty (the
+    /// default): the team is not alerted.
+    pub team_channels: Vec<Channel>,
+    /// How long a user has to see a reply before being notified (default
+    /// two minutes). Replies within it share one notification.
+    pub reply_grace: Duration,
+    /// The team gets at most one alert per conversation per window
+    /// (default one minute), sent at its end unless an admin answered or
+    /// saw the messages by then.
+    pub team_alert_window: Duration,
+}
+
+impl Default for NotificationRules {
+    fn default() -> Self {
+        Self {
+            user_channels: Vec::new(),
+            team_channels: Vec::new(),
+            reply_grace: Duration::minutes(2),
+            team_alert_window: Duration::minutes(1),
+        }
+    }
+}
+
+impl NotificationRules {
+    /// Whether any job can ever be made.
+    pub fn is_active(&self) -> bool {
+        !self.user_channels.is_empty() || !self.team_channels.is_empty()
+    }
+}
+
+/// The coalesce key of a job: one scheduled job per kind, channel and
+/// conversation (the recipient follows from the kind and conversation).
+fn coalesce_key(kind: NotificationKind, channel: Channel, conversation: &Conversation) -> String {
+    format!("{}:{}:{}", kind.as_str(), channel.as_str(), conversation.id)
+}
+
+/// The jobs a write causes, from the events it commits and the
+/// conversation's state after it.
+pub(crate) fn outbox_for(
+    rules: &NotificationRules,
+    conversation: &Conversation,
+    events: &[NewEvent],
+    now: DateTime<Utc>,
+) -> Outbox {
+    let mut outbox = Outbox::default();
+    if !rules.is_active() {
+        return outbox;
+    }
+    for event in events {
+        match &event.payload {
+            EventPayload::MessageCreated(message) if message.is_admin_message => {
+                // An admin answered: the team alert is moot, the user is
+                // told after the grace period (never the admin who wrote).
+                cancel(&mut outbox, conversation, NotificationKind::UserMessage);
+                for channel in &rules.user_channels {
+                    outbox.enqueue.push(job(
+                        NotificationKind::AdminReply,
+                        *channel,
+                        Recipient::User(conversation.user_id.clone()),
+                        conversation,
+                        now + rules.reply_grace,
+                        now,
+                    ));
+                }
+            }
+            EventPayload::MessageCreated(_) => {
+                // A user wrote: the team is alerted (never that user).
+                for channel in &rules.team_channels {
+                    outbox.enqueue.push(job(
+                        NotificationKind::UserMessage,
+                        *channel,
+                        Recipient::Team,
+                        conversation,
+                        now + rules.team_alert_window,
+                        now,
+                    ));
+                }
+            }
+            EventPayload::MessagesSeen(mark) => {
+                // Seen everything of the other side: nothing to tell.
+                let kind = match mark.reader_role {
+                    Role::User => NotificationKind::AdminReply,
+                    Role::Admin => NotificationKind::UserMessage,
+                };
+                if mark.seen_count >= conversation.messages_for_reader(mark.reader_role) {
+                    cancel(&mut outbox, conversation, kind);
+                }
+            }
+            EventPayload::ConversationCreated(_) | EventPayload::ConversationUpdated(_) => {}
+        }
+    }
+    // A cancel in the same write applies to earlier jobs only: storage
+    // cancels first, then enqueues.
+    outbox
+}
+
+fn cancel(outbox: &mut Outbox, conversation: &Conversation, kind: NotificationKind) {
+    let cancel = PendingCancel {
+        conversation_id: conversation.id,
+        kind,
+    };
+    if !outbox.cancel.contains(&cancel) {
+        outbox.cancel.push(cancel);
+    }
+}
+
+fn job(
+    kind: NotificationKind,
+    channel: Channel,
+    recipient: Recipient,
+    conversation: &Conversation,
+    due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        kind,
+        channel,
+        recipient,
+        conversation_id: conversation.id,
+        coalesce_key: coalesce_key(kind, channel, conversation),
+        due_at,
+        created_at: now,
+    }
+}
