@@ -5,7 +5,12 @@ use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use support_core::{Clock, Notifier, Notifiers, Storage, Support, SupportConfig, SupportError};
+use support_core::{
+    Clock, Contact, Notifier, Notifiers, Storage, Support, SupportConfig, SupportError, UserId,
+};
+
+/// Users whose stored contact details a process remembers at most.
+const STORED_CONTACTS_CAP: usize = 10_000;
 use tokio::sync::watch;
 
 use crate::auth::{Authenticated, IdentityProvider, OriginPolicy};
@@ -52,6 +57,9 @@ struct Inner {
     config: ApiConfig,
     shutdown: watch::Sender<bool>,
     pub(crate) openapi_json: OnceLock<String>,
+    /// Contact details already stored, per user, so a send does not write
+    /// them again while they stay the same.
+    pub(crate) stored_contacts: std::sync::Mutex<std::collections::HashMap<UserId, Contact>>,
 }
 
 impl SupportApi {
@@ -103,6 +111,33 @@ impl SupportApi {
 
     pub(crate) fn openapi_json(&self) -> &OnceLock<String> {
         &self.inner.openapi_json
+    }
+
+    /// Whether `contact` is what was last stored for `user` by this process.
+    pub(crate) fn contact_is_stored(&self, user: &UserId, contact: &Contact) -> bool {
+        self.stored_contacts()
+            .get(user)
+            .is_some_and(|stored| stored == contact)
+    }
+
+    /// Remembers that `contact` is stored for `user`. Bounded: past
+    /// [`STORED_CONTACTS_CAP`] entries the memory starts over (the cost is
+    /// one redundant write per user).
+    pub(crate) fn note_contact_stored(&self, user: UserId, contact: Contact) {
+        let mut stored = self.stored_contacts();
+        if stored.len() >= STORED_CONTACTS_CAP {
+            stored.clear();
+        }
+        stored.insert(user, contact);
+    }
+
+    fn stored_contacts(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<UserId, Contact>> {
+        self.inner
+            .stored_contacts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -173,6 +208,7 @@ impl SupportApiBuilder {
                 config: self.config,
                 shutdown,
                 openapi_json: OnceLock::new(),
+                stored_contacts: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         })
     }

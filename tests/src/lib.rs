@@ -127,6 +127,14 @@ impl Server {
         self.actor(token(id, ClaimsRole::Admin))
     }
 
+    /// A user whose token carries contact details, as a host's would.
+    pub fn user_with_email(&self, id: &str, email: &str) -> Actor {
+        let mut claims = claims(id, ClaimsRole::User);
+        claims.email = Some(email.to_owned());
+        let token = JwtIdentity::hs256(SECRET).issue(&claims).expect("issue");
+        self.actor(token)
+    }
+
     /// No credentials at all.
     pub fn anonymous(&self) -> Actor {
         Actor {

@@ -34,12 +34,17 @@ async fn remember_contact(api: &SupportApi, caller: &crate::auth::Authenticated)
         email: profile.email.clone(),
         phone: profile.phone.clone(),
     };
-    if let Err(error) = api
+    let user = &caller.principal.id;
+    if api.contact_is_stored(user, &contact) {
+        return;
+    }
+    match api
         .support()
         .remember_contact(&caller.principal, &contact)
         .await
     {
-        tracing::warn!(%error, "cannot record the caller's contact details");
+        Ok(()) => api.note_contact_stored(user.clone(), contact),
+        Err(error) => tracing::warn!(%error, "cannot record the caller's contact details"),
     }
 }
 
