@@ -21,8 +21,8 @@ impl Default for ContentLimits {
 }
 
 /// Message text that passed validation: trimmed, 1 to `max_chars` Unicode
-/// scalar values, and free of control characters other than newline, tab
-/// and carriage return. Stored and returned verbatim; rendering it safely
+/// scalar values, and free of control characters other than newline and
+/// tab. Stored and returned verbatim; rendering it safely
 /// is the UI's job.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -81,7 +81,7 @@ impl fmt::Debug for MessageContent {
 }
 
 fn is_forbidden_control(c: char) -> bool {
-    c.is_control() && !matches!(c, '\n' | '\t' | '\r')
+    c.is_control() && !matches!(c, '\n' | '\t')
 }
 
 /// The sender's idempotency key: 1 to 64 printable ASCII characters
@@ -163,6 +163,8 @@ mod tests {
             ("a\u{7}b".into(), false),
             ("a\u{1b}[31mb".into(), false),
             ("a\u{85}b".into(), false),
+            ("carriage\rreturn".into(), false),
+            ("windows\r\nline".into(), false),
             ("é".repeat(limit), true),
             ("😀".repeat(limit), true),
             ("a".repeat(limit + 1), false),
