@@ -81,7 +81,16 @@ class LiveConnection extends EventTarget {
   open() {
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    const source = new EventSource(this.url);
+    // A new EventSource cannot send Last-Event-ID: after a refused stream,
+    // resume exactly with the query parameter when an event was seen.
+    let url = this.url;
+    if (this.resyncOnOpen && this.lastId) {
+      const resume = new URL(this.url, location.href);
+      resume.searchParams.set('last_event_id', this.lastId);
+      url = resume.toString();
+      this.resyncOnOpen = false;
+    }
+    const source = new EventSource(url);
     this.source = source;
     source.addEventListener('open', () => {
       this.retryDelay = 1000;
@@ -107,10 +116,14 @@ class LiveConnection extends EventTarget {
     for (const name of EVENT_NAMES) {
       source.addEventListener(name, (e) => this.deliver(name, e));
     }
-    source.addEventListener('reset', () => this.dispatchEvent(new Event('resync')));
+    source.addEventListener('reset', (e) => {
+      if (e.lastEventId) this.lastId = e.lastEventId;
+      this.dispatchEvent(new Event('resync'));
+    });
   }
 
   deliver(name, e) {
+    if (e.lastEventId) this.lastId = e.lastEventId;
     let data;
     try {
       data = JSON.parse(e.data);

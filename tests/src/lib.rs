@@ -276,6 +276,22 @@ impl Actor {
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
         }
+        Self::open_stream(request).await
+    }
+
+    /// Opens the live stream resuming with the `last_event_id` query
+    /// parameter, as a new browser `EventSource` does.
+    pub async fn events_from_query(&self, last_event_id: &str) -> EventStream {
+        let request = self
+            .request(
+                Method::GET,
+                &format!("/events?last_event_id={last_event_id}"),
+            )
+            .timeout(Duration::from_secs(3600));
+        Self::open_stream(request).await
+    }
+
+    async fn open_stream(request: reqwest::RequestBuilder) -> EventStream {
         let response = request.send().await.expect("GET /events");
         assert_eq!(response.status(), StatusCode::OK, "open event stream");
         EventStream {

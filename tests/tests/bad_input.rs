@@ -627,6 +627,10 @@ async fn malformed_last_event_id_is_400(server: Server) {
                 .header("last-event-id", value),
         );
     }
+    for query in ["abc", "-1", "1.5", "99999999999999999999", "0x10"] {
+        let path = format!("/events?last_event_id={query}");
+        cases.push(case("last_event_id query", Method::GET, &path, Body::None));
+    }
     run_table(server, cases).await;
 }
 

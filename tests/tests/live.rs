@@ -111,6 +111,25 @@ async fn resume_after_disconnect_replays_exactly_what_was_missed(server: Server)
     assert!(ids(&live)[0] > *seqs.last().expect("some"));
 }
 
+async fn a_new_connection_resumes_with_the_query_parameter(server: Server) {
+    let alice = server.user("alice");
+    let ada = server.admin("ada");
+    let (conversation, _) = alice.send("first").await;
+    let mut stream = ada.events(Some("0")).await;
+    let seen = stream.drain(QUIET).await;
+    let last = seen.last().and_then(|e| e.id.clone()).expect("id");
+    drop(stream);
+    alice.reply(&conversation, "while away").await;
+    let mut resumed = ada.events_from_query(&last).await;
+    let missed = resumed.drain(QUIET).await;
+    let contents: Vec<&str> = missed
+        .iter()
+        .filter(|e| e.event == "message.created")
+        .map(|e| e.data["content"].as_str().expect("content"))
+        .collect();
+    assert_eq!(contents, ["while away"], "exactly what was missed");
+}
+
 async fn user_resume_replays_only_own_events(server: Server) {
     let alice = server.user("alice");
     let bob = server.user("bob");
@@ -199,6 +218,7 @@ on_every_backend!(
     owner_and_admins_receive_events_other_users_nothing,
     resume_after_disconnect_replays_exactly_what_was_missed,
     user_resume_replays_only_own_events,
+    a_new_connection_resumes_with_the_query_parameter,
     resume_after_server_restart_has_no_gap_and_no_duplicate,
     resuming_past_retention_gets_a_reset,
     streams_end_on_graceful_shutdown,

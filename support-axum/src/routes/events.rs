@@ -4,11 +4,32 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::response::sse::{KeepAlive, Sse};
+use serde::Deserialize;
 use support_core::EventSeq;
+use utoipa::IntoParams;
 
 use crate::api::{Caller, SupportApi};
+use crate::extract::ApiQuery;
 use crate::live::{LiveFeed, event_stream};
 use crate::problem::{Problem, ProblemBody};
+
+/// Query of `GET /events`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct EventsQuery {
+    /// Resume after this event id, for a new `EventSource` (which cannot
+    /// send `Last-Event-ID`); the header wins when both are given.
+    last_event_id: Option<String>,
+}
+
+fn event_id(raw: &str) -> Result<EventSeq, Problem> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|seq| *seq >= 0)
+        .map(EventSeq)
+        .ok_or_else(|| Problem::invalid("Last-Event-ID", "Last-Event-ID must be an event id"))
+}
 
 /// Server-sent events: `conversation.created`, `conversation.updated`,
 /// `message.created`, `message.seen`, and `reset`. Every event's id is its
@@ -19,7 +40,10 @@ use crate::problem::{Problem, ProblemBody};
     get,
     path = "/events",
     tag = "events",
-    params(("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),
+    params(
+        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id"),
+        EventsQuery,
+    ),
     responses(
         (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
         (status = 400, description = "Malformed Last-Event-ID", body = ProblemBody, content_type = "application/problem+json"),
@@ -31,20 +55,12 @@ pub(crate) async fn events(
     State(api): State<SupportApi>,
     Caller(caller): Caller,
     headers: HeaderMap,
+    ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<impl IntoResponse, Problem> {
-    let resume_after = match headers.get("last-event-id") {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .and_then(|v| v.trim().parse::<i64>().ok())
-                .filter(|seq| *seq >= 0)
-                .map(EventSeq)
-                .ok_or_else(|| {
-                    Problem::invalid("Last-Event-ID", "Last-Event-ID must be an event id")
-                })?,
-        ),
+    let resume_after = match (headers.get("last-event-id"), query.last_event_id) {
+        (Some(value), _) => Some(event_id(value.to_str().unwrap_or_default())?),
+        (None, Some(raw)) => Some(event_id(&raw)?),
+        (None, None) => None,
     };
     let principal = caller.principal;
     let subscription = api.live().subscribe(&principal).await;
