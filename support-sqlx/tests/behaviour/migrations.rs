@@ -17,6 +17,17 @@ async fn sqlite_migrations_are_repeatable_and_leave_host_table_alone() {
             .expect("tables");
     assert!(tables.iter().any(|t| t == MIGRATIONS_TABLE));
     assert!(!tables.iter().any(|t| t == "_sqlx_migrations"));
+    let indexes: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index'")
+            .fetch_all(storage.pool())
+            .await
+            .expect("indexes");
+    assert!(
+        indexes
+            .iter()
+            .any(|i| i == "support_closures_by_conversation"),
+        "the latest migration ran: {indexes:?}"
+    );
     let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(storage.pool())
         .await
