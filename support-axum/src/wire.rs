@@ -331,6 +331,17 @@ impl From<SeenMark> for SeenEventBody {
     }
 }
 
+/// The caller, as `GET /me` reports them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MeBody {
+    /// The host's id for the caller.
+    pub user_id: String,
+    /// `user` or `admin`.
+    pub role: String,
+    /// Display name, when the host gave one.
+    pub name: Option<String>,
+}
+
 /// `data` of the `reset` event: the missed events are gone; reload state,
 /// then continue from `latest` (also the event's id).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

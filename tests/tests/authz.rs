@@ -68,6 +68,7 @@ const MATRIX: &[(Method, &str, [u16; 6])] = &[
     (Method::GET,  "/preferences",                 [401,  401,   401,    200,    200,  200]),
     (Method::PUT,  "/preferences",                 [401,  401,   401,    200,    200,  200]),
     (Method::GET,  "/notifications",               [401,  401,   401,    403,    403,  200]),
+    (Method::GET,  "/me",                          [401,  401,   401,    200,    200,  200]),
     (Method::GET,  "/openapi.json",                [200,  200,   200,    200,    200,  200]),
 ];
 

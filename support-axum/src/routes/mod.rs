@@ -17,10 +17,13 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::SupportApi;
+use axum::Json;
+use support_core::Role;
+
+use crate::api::{Caller, SupportApi};
 use crate::auth::TOKEN_COOKIE;
 use crate::problem::{Problem, ProblemBody};
-use crate::wire::{ConversationEventBody, ResetEventBody, SeenEventBody};
+use crate::wire::{ConversationEventBody, MeBody, ResetEventBody, SeenEventBody};
 
 /// Every route of the API, relative to where the host mounts it. Tests
 /// check it against the OpenAPI document and the authorization matrix, so a
@@ -39,6 +42,7 @@ pub const ROUTES: &[(Method, &str)] = &[
     (Method::GET, "/preferences"),
     (Method::PUT, "/preferences"),
     (Method::GET, "/notifications"),
+    (Method::GET, "/me"),
     (Method::GET, "/openapi.json"),
 ];
 
@@ -88,6 +92,30 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Who the caller is, as the API sees them: for components in a host's
+/// own pages, which cannot read the token.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "meta",
+    responses(
+        (status = 200, description = "The caller", body = MeBody),
+        (status = 401, description = "Not authenticated", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+async fn me(Caller(caller): Caller) -> Json<MeBody> {
+    Json(MeBody {
+        user_id: caller.principal.id.to_string(),
+        role: match caller.principal.role {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+        .to_owned(),
+        name: caller.profile.name,
+    })
+}
+
 /// This OpenAPI 3.1 document.
 #[utoipa::path(
     get,
@@ -118,6 +146,7 @@ fn parts() -> (Router<SupportApi>, OpenApiDoc) {
             notifications::put_preferences
         ))
         .routes(routes!(notifications::jobs))
+        .routes(routes!(me))
         .routes(routes!(openapi_json))
         .split_for_parts()
 }
