@@ -52,14 +52,24 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
 
-    /// SMTP server for reply emails (e.g. `smtp://127.0.0.1:2525`). The
-    /// email channel is not built yet: replies go to the log.
+    /// SMTP server for reply emails: `smtp://127.0.0.1:2525` (plain),
+    /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://host:465`;
+    /// credentials as `smtp://user:password@host`. With
+    /// `SUPPORT_EMAIL_FROM`, users are emailed about replies they have not
+    /// seen; without, those notifications go to the log.
     #[arg(long, env = "SUPPORT_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
 
-    /// Sender address of reply emails.
-    #[arg(long, env = "SUPPORT_EMAIL_FROM")]
+    /// Sender address of reply emails (`support@example.com` or
+    /// `Support <support@example.com>`).
+    #[arg(long, env = "SUPPORT_EMAIL_FROM", hide_env_values = true)]
     pub email_from: Option<String>,
+
+    /// The address users reach this server at, for links in emails
+    /// (e.g. `https://example.com`). Default: `http://` and the bound
+    /// address.
+    #[arg(long, env = "SUPPORT_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -76,7 +86,8 @@ impl std::fmt::Debug for Config {
             .field("webhook_url", &redacted(&self.webhook_url))
             .field("webhook_secret", &redacted(&self.webhook_secret))
             .field("smtp_url", &redacted(&self.smtp_url))
-            .field("email_from", &self.email_from)
+            .field("email_from", &redacted(&self.email_from))
+            .field("public_url", &self.public_url)
             .finish()
     }
 }

@@ -13,7 +13,9 @@ use axum::Router;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::Redirect;
 use axum::routing::get;
-use support_axum::outbound::{LogChannel, WebhookChannel, WebhookConfig, WebhookSecret, Worker};
+use support_axum::outbound::{
+    EmailChannel, EmailConfig, LogChannel, WebhookChannel, WebhookConfig, WebhookSecret, Worker,
+};
 use support_axum::pages::{self, PagesConfig};
 use support_axum::{ApiConfig, JwtIdentity, SupportApi};
 use support_core::notification::StoredContacts;
@@ -60,6 +62,9 @@ pub enum StartError {
     /// The webhook settings are wrong.
     #[error(transparent)]
     Webhook(#[from] support_axum::outbound::WebhookError),
+    /// The email settings are wrong.
+    #[error(transparent)]
+    Email(#[from] support_axum::outbound::EmailError),
 }
 
 /// A running desk.
@@ -201,7 +206,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     })?;
     spawn_event_pruning(api.clone(), config.event_retention_hours);
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(notification_worker(config, &api)?.run(worker_stopped));
+    tokio::spawn(notification_worker(config, &api, addr)?.run(worker_stopped));
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let shutdown_api = api.clone();
@@ -225,9 +230,14 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     })
 }
 
-/// The notification worker: team alerts to the webhook when one is
-/// configured, everything else to the log (demo mode).
-fn notification_worker(config: &Config, api: &SupportApi) -> Result<Worker, StartError> {
+/// The notification worker: team alerts to the webhook and reply
+/// notifications by email when those are configured, everything else to the
+/// log (demo mode).
+fn notification_worker(
+    config: &Config,
+    api: &SupportApi,
+    addr: SocketAddr,
+) -> Result<Worker, StartError> {
     let support = api.support().clone();
     let contacts = Arc::new(StoredContacts(Arc::clone(support.storage())));
     let webhook: Arc<dyn support_core::Deliver> =
@@ -238,13 +248,26 @@ fn notification_worker(config: &Config, api: &SupportApi) -> Result<Worker, Star
             }
             _ => Arc::new(LogChannel),
         };
-    if config.smtp_url.is_some() {
-        tracing::warn!(
-            "SUPPORT_SMTP_URL is set, but the email channel is not built yet: reply notifications go to the log"
-        );
-    }
+    let email: Arc<dyn support_core::Deliver> = match (&config.smtp_url, &config.email_from) {
+        (Some(url), Some(from)) => {
+            let base = config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}"));
+            let mut email = EmailConfig::new(url.clone(), from.clone());
+            email.link_template = Some(format!("{}{USER_PAGE}", base.trim_end_matches('/')));
+            Arc::new(EmailChannel::new(email)?)
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            tracing::warn!(
+                "email needs both SUPPORT_SMTP_URL and SUPPORT_EMAIL_FROM: reply notifications go to the log"
+            );
+            Arc::new(LogChannel)
+        }
+        (None, None) => Arc::new(LogChannel),
+    };
     Ok(Worker::new(support, contacts)
-        .channel(Channel::Email, Arc::new(LogChannel))
+        .channel(Channel::Email, email)
         .channel(Channel::Sms, Arc::new(LogChannel))
         .channel(Channel::Webhook, webhook))
 }

@@ -69,6 +69,7 @@ fn config(database_url: &str) -> Config {
         webhook_secret: None,
         smtp_url: None,
         email_from: None,
+        public_url: None,
     }
 }
 

@@ -10,6 +10,8 @@
 //! - `WebhookChannel` (feature `webhook`): a JSON body signed the Standard
 //!   Webhooks way, to a host-configured URL; private and loopback targets
 //!   refused unless allowed.
+//! - `EmailChannel` (feature `email`): a plain-text and HTML email over
+//!   SMTP (`lettre`, rustls), with a link back to the conversation.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -25,12 +27,16 @@
 //! # }
 //! ```
 
+#[cfg(feature = "email")]
+mod email;
 mod log;
 mod payload;
 #[cfg(feature = "webhook")]
 mod webhook;
 mod worker;
 
+#[cfg(feature = "email")]
+pub use email::{EmailChannel, EmailConfig, EmailError, escape_html};
 pub use log::LogChannel;
 pub use payload::{NotificationPayload, render_text};
 #[cfg(feature = "webhook")]
