@@ -420,43 +420,135 @@ async fn sqlx_pool_like(storage: &support_sqlx::PostgresStorage) -> sqlx::PgPool
 
 const CHILD_DB: &str = "SUPPORT_NOTIFY_TEST_CHILD_DB";
 const CHILD_HOOK: &str = "SUPPORT_NOTIFY_TEST_CHILD_HOOK";
+const CHILD_LEASE_SECS: &str = "SUPPORT_NOTIFY_TEST_CHILD_LEASE_SECS";
 
-/// The child process of the kill test: a worker on the given database and
-/// receiver, running until killed. Does nothing in a normal test run.
+/// Storage at `url`: PostgreSQL for `postgres:` URLs, SQLite otherwise.
+async fn storage_at(url: &str) -> Arc<dyn Storage> {
+    if url.starts_with("postgres") {
+        Arc::new(
+            support_sqlx::PostgresStorage::connect(url)
+                .await
+                .expect("postgres"),
+        )
+    } else {
+        Arc::new(SqliteStorage::connect(url).await.expect("sqlite"))
+    }
+}
+
+/// The child process of the multi-process tests: a worker on the given
+/// database (SQLite or PostgreSQL URL) and receiver, with the given lease,
+/// running until killed. Does nothing in a normal test run.
 #[tokio::test]
 async fn child_worker_process() {
     let (Ok(db), Ok(hook)) = (std::env::var(CHILD_DB), std::env::var(CHILD_HOOK)) else {
         return;
     };
-    let storage = SqliteStorage::connect(&db).await.expect("child db");
-    let support = Support::new(Arc::new(storage)).with_config(rules());
+    let lease = std::env::var(CHILD_LEASE_SECS)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let support = Support::new(storage_at(&db).await).with_config(rules());
     let worker = worker(&support, hook.parse().expect("addr")).config(WorkerConfig {
-        lease: Duration::seconds(2),
+        lease: Duration::seconds(lease),
+        batch: 4,
         retry: policy(),
         ..WorkerConfig::default()
     });
     loop {
         worker.run_once().await.expect("child run");
-        tokio::time::sleep(StdDuration::from_millis(50)).await;
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+}
+
+/// Starts this test binary as a worker process on `db` (a URL) delivering
+/// to `hook`, its claims leased for `lease_secs`.
+fn spawn_child_worker(db: &str, hook: SocketAddr, lease_secs: i64) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "child_worker_process", "--nocapture"])
+        .env(CHILD_DB, db)
+        .env(CHILD_HOOK, hook.to_string())
+        .env(CHILD_LEASE_SECS, lease_secs.to_string())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the child worker")
+}
+
+/// Kills the children when a test ends, passed or failed.
+struct Children(Vec<std::process::Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_killed_mid_delivery_is_redelivered_with_the_same_id() {
-    let file = support_test_harness::TempSqlite::new();
-    let storage = SqliteStorage::connect(&file.url()).await.expect("db");
-    let support = Support::new(Arc::new(storage)).with_config(rules());
+async fn two_worker_processes_on_postgres_never_deliver_a_job_twice() {
+    let Some(url) = support_test_harness::postgres_schema_url().await else {
+        return;
+    };
+    let storage = storage_at(&url).await;
+    let support = Support::new(storage).with_config(rules());
+    // `jobs` lists at most 200.
+    const JOBS: usize = 200;
+    for i in 0..JOBS {
+        write(&support, &format!("user{i}"), "help").await;
+    }
+    let receiver = Receiver::new(Mode::Answer(200));
+    let (addr, _server) = receiver.serve("127.0.0.1:0".parse().expect("addr")).await;
+    // A lease far longer than the test: no claim is ever taken over, so
+    // any double delivery would be two live claims on one job.
+    let children = Children(vec![
+        spawn_child_worker(&url, addr, 600),
+        spawn_child_worker(&url, addr, 600),
+    ]);
+
+    let deadline = Instant::now() + StdDuration::from_secs(120);
+    loop {
+        let all = jobs(&support).await;
+        assert_eq!(all.len(), JOBS);
+        if all.iter().all(|j| j.state == JobState::Done) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every job was delivered: {} of {JOBS} done",
+            all.iter().filter(|j| j.state == JobState::Done).count()
+        );
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    // Both children keep polling for a while: nothing more may arrive.
+    tokio::time::sleep(StdDuration::from_millis(500)).await;
+    drop(children);
+
+    let got = receiver.received();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for request in &got {
+        *counts.entry(request.id.as_str()).or_default() += 1;
+    }
+    assert_eq!(counts.len(), JOBS, "every job delivered");
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    assert_eq!(got.len(), JOBS);
+    assert!(
+        jobs(&support).await.iter().all(|j| j.attempts == 1),
+        "every job claimed once"
+    );
+}
+
+/// A job is written on `db`; a child worker process takes it and the
+/// receiver holds the request; the child is killed with SIGKILL; after
+/// the lease, another worker delivers it again with the same delivery id.
+async fn killed_worker_is_redelivered_with_the_same_id(db: &str) {
+    let support = Support::new(storage_at(db).await).with_config(rules());
     write(&support, "alice", "please call me back").await;
 
     let receiver = Receiver::new(Mode::Hang);
     let (addr, _server) = receiver.serve("127.0.0.1:0".parse().expect("addr")).await;
-    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "child_worker_process", "--nocapture"])
-        .env(CHILD_DB, file.url())
-        .env(CHILD_HOOK, addr.to_string())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn the child worker");
+    let mut children = Children(vec![spawn_child_worker(db, addr, 2)]);
 
     // The receiver accepted the delivery; the child waits for its answer.
     let deadline = Instant::now() + StdDuration::from_secs(60);
@@ -464,6 +556,7 @@ async fn a_worker_killed_mid_delivery_is_redelivered_with_the_same_id() {
         assert!(Instant::now() < deadline, "the child never delivered");
         tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
+    let mut child = children.0.remove(0);
     child.kill().expect("kill -9 the child"); // SIGKILL on Unix
     child.wait().expect("reap the child");
     let job = jobs(&support).await.remove(0);
@@ -490,4 +583,18 @@ async fn a_worker_killed_mid_delivery_is_redelivered_with_the_same_id() {
     let job = jobs(&support).await.remove(0);
     assert_eq!(job.state, JobState::Done);
     assert_eq!(job.attempts, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_delivery_is_redelivered_with_the_same_id() {
+    let file = support_test_harness::TempSqlite::new();
+    killed_worker_is_redelivered_with_the_same_id(&file.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_delivery_on_postgres_is_redelivered_with_the_same_id() {
+    let Some(url) = support_test_harness::postgres_schema_url().await else {
+        return;
+    };
+    killed_worker_is_redelivered_with_the_same_id(&url).await;
 }
