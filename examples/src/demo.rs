@@ -12,6 +12,7 @@ use chrono::{Duration, Utc};
 use serde::Deserialize;
 use support_axum::JwtIdentity;
 use support_axum::auth::{Claims, ClaimsRole, OriginPolicy, TOKEN_COOKIE, TokenError};
+use support_axum::html;
 use support_axum::pages::CONTENT_SECURITY_POLICY;
 
 /// A demo person and their token.
@@ -134,10 +135,10 @@ async fn login_page(State(users): State<Arc<[DemoUser]>>) -> Response {
              <span class=\"sp-login-text\"><span class=\"sp-login-name\">{name}</span>\
              <span class=\"sp-login-role\">{role}</span></span></button>\
              </form></li>",
-            id = escape(user.id),
+            id = html::escape(user.id),
             hue = user.id.len() % 8,
-            initial = escape(&user.name.chars().take(1).collect::<String>()),
-            name = escape(user.name),
+            initial = html::escape(&user.name.chars().take(1).collect::<String>()),
+            name = html::escape(user.name),
         ));
     }
     let body = format!(
@@ -218,12 +219,4 @@ fn html(status: StatusCode, body: String) -> Response {
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }

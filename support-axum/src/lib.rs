@@ -35,6 +35,7 @@
 mod api;
 pub mod auth;
 mod extract;
+pub mod html;
 pub mod live;
 pub mod outbound;
 #[cfg(feature = "pages")]

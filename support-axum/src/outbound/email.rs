@@ -21,6 +21,7 @@ use support_core::notification::NotificationMessage;
 use support_core::{Deliver, DeliveryError, Notification, NotificationKind};
 
 use super::payload::render_text;
+use crate::html::escape;
 
 /// Where and how to send.
 #[derive(Clone)]
@@ -196,7 +197,7 @@ fn render_html(
         },
         NotificationKind::UserMessage => format!(
             "{} wrote to support ({} new message{}):",
-            escape_html(notification.conversation_owner.as_str()),
+            escape(notification.conversation_owner.as_str()),
             messages.len(),
             if messages.len() == 1 { "" } else { "s" }
         ),
@@ -208,53 +209,21 @@ fn render_html(
     html.push_str("</p>\n");
     for message in messages {
         html.push_str("<blockquote style=\"white-space: pre-wrap\">");
-        html.push_str(&escape_html(&message.content));
+        html.push_str(&escape(&message.content));
         html.push_str("</blockquote>\n");
     }
     if let Some(link) = link {
         html.push_str("<p><a href=\"");
-        html.push_str(&escape_html(link));
+        html.push_str(&escape(link));
         html.push_str("\">Open the conversation</a></p>\n");
     }
     html.push_str("</body>\n</html>\n");
     html
 }
 
-/// Escapes text for HTML content and double- or single-quoted attribute
-/// values.
-pub fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn markup_ampersands_and_quotes_are_escaped() {
-        assert_eq!(
-            escape_html("<script>alert(1)</script>"),
-            "&lt;script&gt;alert(1)&lt;/script&gt;"
-        );
-        assert_eq!(escape_html("fish & chips"), "fish &amp; chips");
-        assert_eq!(escape_html("&amp;"), "&amp;amp;", "escaping is not undone");
-        assert_eq!(
-            escape_html(r#"a "quoted" 'word'"#),
-            "a &quot;quoted&quot; &#39;word&#39;"
-        );
-        assert_eq!(escape_html("plain text, ünïcode"), "plain text, ünïcode");
-    }
 
     #[test]
     fn credentials_and_addresses_stay_out_of_debug_output() {

@@ -36,7 +36,7 @@ mod webhook;
 mod worker;
 
 #[cfg(feature = "email")]
-pub use email::{EmailChannel, EmailConfig, EmailError, escape_html};
+pub use email::{EmailChannel, EmailConfig, EmailError};
 pub use log::LogChannel;
 pub use payload::{NotificationPayload, render_text};
 #[cfg(feature = "webhook")]

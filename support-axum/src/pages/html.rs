@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::PagesConfig;
 use crate::auth::Authenticated;
+use crate::html::escape_into;
 
 /// The Content-Security-Policy of every page: scripts, styles and
 /// connections from the page's own origin only, no inline script or style,
@@ -128,20 +129,6 @@ fn render(template: &str, values: &[(&str, &str)]) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
 }
 
 #[cfg(test)]
