@@ -130,9 +130,8 @@ impl Support {
                     .await?
             }
         };
-        let outbox = rules::outbox_for(&self.config.notifications, &conversation, &events, now);
-        let committed = tx.commit_with_outbox(events, outbox).await?;
-        self.notifier.notify(&committed).await;
+        self.commit_and_notify(tx, &conversation, events, now)
+            .await?;
 
         let conversation = ConversationView {
             awaiting_reply: conversation.awaiting_reply(),
@@ -206,9 +205,8 @@ impl Support {
         let (conversation, message) = self
             .append_and_record(tx.as_mut(), who, conversation, input, now, &mut events)
             .await?;
-        let outbox = rules::outbox_for(&self.config.notifications, &conversation, &events, now);
-        let committed = tx.commit_with_outbox(events, outbox).await?;
-        self.notifier.notify(&committed).await;
+        self.commit_and_notify(tx, &conversation, events, now)
+            .await?;
         Ok(Posted {
             message: MessageView {
                 message,
@@ -283,8 +281,8 @@ impl Support {
             now,
             EventPayload::ConversationUpdated(conversation.clone()),
         )];
-        let committed = tx.commit(events).await?;
-        self.notifier.notify(&committed).await;
+        self.commit_and_notify(tx, &conversation, events, now)
+            .await?;
         Ok(())
     }
 
@@ -342,7 +340,22 @@ impl Support {
         };
         tx.insert_seen_mark(&mark).await?;
         let events = vec![event(&conversation, now, EventPayload::MessagesSeen(mark))];
-        let outbox = rules::outbox_for(&self.config.notifications, &conversation, &events, now);
+        self.commit_and_notify(tx, &conversation, events, now)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a write that changed something: commits its events together
+    /// with the notification jobs they cause (decided here, by the rules),
+    /// then tells the notifier what committed.
+    async fn commit_and_notify(
+        &self,
+        tx: Box<dyn WriteTx>,
+        conversation: &Conversation,
+        events: Vec<NewEvent>,
+        now: DateTime<Utc>,
+    ) -> Result<(), SupportError> {
+        let outbox = rules::outbox_for(&self.config.notifications, conversation, &events, now);
         let committed = tx.commit_with_outbox(events, outbox).await?;
         self.notifier.notify(&committed).await;
         Ok(())
