@@ -8,7 +8,7 @@ use crate::error::{InvalidInput, SupportError};
 use crate::events::EventReplay;
 use crate::ids::{ConversationId, EventSeq, MessageId};
 use crate::inbox::{
-    INBOX_DEFAULT_LIMIT, INBOX_MAX_LIMIT, InboxCursor, InboxQuery, InboxRequest, Page,
+    INBOX_DEFAULT_LIMIT, INBOX_MAX_LIMIT, InboxCursor, InboxQuery, InboxRequest, InboxRow, Page,
 };
 use crate::message::{Message, MessageView};
 use crate::policy;
@@ -52,14 +52,7 @@ impl Support {
         who: &Principal,
         id: ConversationId,
     ) -> Result<ConversationView, SupportError> {
-        let row = self
-            .storage
-            .conversation(id, &who.id)
-            .await?
-            .filter(|row| policy::can_see(who, &row.conversation))
-            .ok_or(SupportError::NotFound {
-                what: "conversation",
-            })?;
+        let row = self.visible_row(who, id).await?;
         let marks = self.storage.last_message_marks(&[id]).await?;
         Ok(row.into_view(who, &marks))
     }
@@ -139,13 +132,7 @@ impl Support {
                 InvalidInput::new("before", "give at most one of `before` and `after`").into(),
             );
         }
-        self.storage
-            .conversation(id, &who.id)
-            .await?
-            .filter(|row| policy::can_see(who, &row.conversation))
-            .ok_or(SupportError::NotFound {
-                what: "conversation",
-            })?;
+        self.visible_row(who, id).await?;
         let fetch = limit + 1;
         let range = match (request.before, request.after) {
             (Some(before), _) => MessageRange::Before {
@@ -174,6 +161,19 @@ impl Support {
             items: derive_seen_by(messages, &marks),
             has_more,
         })
+    }
+
+    /// A conversation's row, if `who` may see it; otherwise *not found*.
+    async fn visible_row(
+        &self,
+        who: &Principal,
+        id: ConversationId,
+    ) -> Result<InboxRow, SupportError> {
+        self.storage
+            .conversation(id, &who.id)
+            .await?
+            .filter(|row| policy::can_see(who, &row.conversation))
+            .ok_or_else(|| SupportError::not_found("conversation"))
     }
 
     async fn anchor(
