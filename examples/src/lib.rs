@@ -96,22 +96,6 @@ impl Running {
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
-
-    /// Waits until the server ends (after a shutdown signal).
-    pub async fn wait(self) -> std::io::Result<()> {
-        let Self {
-            server,
-            stop,
-            stop_worker,
-            ..
-        } = self;
-        stop_worker.send_replace(true);
-        let result = server
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        drop(stop);
-        result
-    }
 }
 
 /// The host application: the support API nested under [`API_BASE`], the

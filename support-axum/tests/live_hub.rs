@@ -75,11 +75,14 @@ async fn a_subscriber_that_lags_is_caught_up_from_the_log() {
     let support = Support::new(Arc::clone(&storage)).with_notifier(Arc::new(hub.clone()));
     let alice = user("alice");
     let subscription = hub.subscribe(&alice).await;
-    let stream = support_axum::live::event_stream_for_tests(
+    let (_keep_running, shutdown) = tokio::sync::watch::channel(false);
+    let stream = support_axum::live::event_stream(
         support.clone(),
         alice.clone(),
         subscription,
         None,
+        shutdown,
+        500,
     );
     futures::pin_mut!(stream);
 
@@ -100,4 +103,26 @@ async fn a_subscriber_that_lags_is_caught_up_from_the_log() {
         frames += 1;
     }
     assert_eq!(frames, expected, "every event delivered once, none skipped");
+}
+
+#[tokio::test]
+async fn a_users_channel_is_freed_when_their_last_subscription_ends() {
+    let hub = LiveHub::start(storage().await).await.expect("hub");
+    let alice = user("alice");
+    let first = hub.subscribe(&alice).await;
+    let second = hub.subscribe(&alice).await;
+    let bob = hub.subscribe(&user("bob")).await;
+    let admin = Principal::admin(UserId::parse("ada").expect("id"));
+    let _admin = hub.subscribe(&admin).await;
+    assert_eq!(
+        hub.user_channels(),
+        2,
+        "one channel per user, none for admins"
+    );
+    drop(first);
+    assert_eq!(hub.user_channels(), 2, "alice still has a subscription");
+    drop(second);
+    assert_eq!(hub.user_channels(), 1, "alice's channel is gone");
+    drop(bob);
+    assert_eq!(hub.user_channels(), 0);
 }

@@ -13,27 +13,4 @@ mod hub;
 mod stream;
 
 pub use hub::{LiveEvent, LiveFeed, LiveHub, Subscription};
-pub(crate) use stream::event_stream;
-
-/// A subscriber's event stream with a shutdown that never fires, for tests
-/// that drive the hub without HTTP.
-#[doc(hidden)]
-pub fn event_stream_for_tests(
-    support: support_core::Support,
-    who: support_core::Principal,
-    subscription: Subscription,
-    resume_after: Option<support_core::EventSeq>,
-) -> impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>
-+ Send
-+ 'static {
-    let (keep, shutdown) = tokio::sync::watch::channel(false);
-    // The sender lives as long as the stream does.
-    let keep = std::sync::Arc::new(keep);
-    futures::StreamExt::map(
-        event_stream(support, who, subscription, resume_after, shutdown, 500),
-        move |frame| {
-            let _ = &keep;
-            frame
-        },
-    )
-}
+pub use stream::event_stream;

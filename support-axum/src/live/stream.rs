@@ -28,9 +28,11 @@ struct Subscriber {
     batch: u32,
 }
 
-/// The event stream of one connection. `resume_after` is the client's
-/// `Last-Event-ID`; without it the stream starts at the present.
-pub(crate) fn event_stream(
+/// The event stream of one connection, as `GET /events` serves it.
+/// `resume_after` is the client's `Last-Event-ID`; without it the stream
+/// starts at the subscription's position. The stream ends when `shutdown`
+/// turns true, when the log cannot be read, or when the hub goes away.
+pub fn event_stream(
     support: Support,
     who: Principal,
     subscription: Subscription,
