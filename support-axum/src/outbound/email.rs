@@ -80,8 +80,15 @@ pub enum EmailError {
     /// The message could not be built.
     #[error("cannot build the email")]
     Build(#[source] lettre::error::Error),
-    /// The SMTP exchange failed (a refusal, a connection failure, a
-    /// timeout).
+    /// The SMTP server refused the message. Only the reply code is kept:
+    /// the server's text often repeats the recipient's address, and this
+    /// error is stored with the job and shown to admins.
+    #[error("SMTP server refused the message (reply {code})")]
+    Refused {
+        /// The SMTP reply code, e.g. `550`.
+        code: String,
+    },
+    /// The SMTP exchange failed without a reply (connection, TLS, timeout).
     #[error("SMTP delivery failed")]
     Smtp(#[source] SmtpError),
 }
@@ -158,13 +165,22 @@ impl Deliver for EmailChannel {
         let message = self
             .message(notification)
             .map_err(DeliveryError::permanent)?;
-        match self.transport.send(message).await {
-            Ok(_) => Ok(()),
-            Err(error) if error.is_permanent() => {
-                Err(DeliveryError::permanent(EmailError::Smtp(error)))
-            }
-            Err(error) => Err(DeliveryError::transient(EmailError::Smtp(error))),
-        }
+        let error = match self.transport.send(message).await {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        let permanent = error.is_permanent();
+        let error = match error.status() {
+            Some(code) => EmailError::Refused {
+                code: code.to_string(),
+            },
+            None => EmailError::Smtp(error),
+        };
+        Err(if permanent {
+            DeliveryError::permanent(error)
+        } else {
+            DeliveryError::transient(error)
+        })
     }
 }
 

@@ -19,8 +19,9 @@ pub struct NotificationPayload<'a> {
     pub data: PayloadData<'a>,
 }
 
-/// The `data` of a [`NotificationPayload`].
-#[derive(Debug, Serialize)]
+/// The `data` of a [`NotificationPayload`]. `Debug` leaves out the contact
+/// details and the message text.
+#[derive(Serialize)]
 pub struct PayloadData<'a> {
     /// The delivery id (also the `webhook-id` header).
     pub delivery_id: String,
@@ -46,6 +47,22 @@ pub struct PayloadData<'a> {
     pub messages: &'a [NotificationMessage],
     /// A one-paragraph summary, for chat and SMS.
     pub text: String,
+}
+
+impl std::fmt::Debug for PayloadData<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayloadData")
+            .field("delivery_id", &self.delivery_id)
+            .field("channel", &self.channel)
+            .field("conversation_id", &self.conversation_id)
+            .field("conversation_owner", &self.conversation_owner)
+            .field("recipient", &self.recipient)
+            .field("phone", &self.phone.map(|_| "<redacted>"))
+            .field("email", &self.email.map(|_| "<redacted>"))
+            .field("link", &self.link)
+            .field("messages", &self.messages.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> NotificationPayload<'a> {

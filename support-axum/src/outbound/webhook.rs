@@ -16,12 +16,16 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use support_core::notification::NotificationMessage;
 use support_core::{Deliver, DeliveryError, Notification};
 
 use super::payload::NotificationPayload;
 
 /// The signature scheme version in `webhook-signature`.
 pub const SIGNATURE_VERSION: &str = "v1";
+
+/// How long a message may stay when a body must shrink to fit `max_body`.
+const SHORTENED_CHARS: usize = 500;
 
 /// The signing secret. `whsec_<base64>` (the Standard Webhooks form) is
 /// decoded; any other text is used as raw bytes. `Debug` hides it.
@@ -190,13 +194,18 @@ impl WebhookChannel {
         }
     }
 
-    fn body(&self, notification: &Notification) -> Result<Vec<u8>, WebhookError> {
+    /// The JSON body, within `max_body`: long messages are shortened to
+    /// [`SHORTENED_CHARS`] characters first, then the oldest are left out.
+    fn body(
+        &self,
+        notification: &Notification,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Vec<u8>, WebhookError> {
         let link = self
             .config
             .link_template
             .as_ref()
             .map(|t| t.replace("{id}", &notification.conversation_id.to_string()));
-        let now = Utc::now();
         let mut messages = notification.messages.clone();
         loop {
             let payload = NotificationPayload::new(notification, &messages, link.clone(), now);
@@ -204,11 +213,19 @@ impl WebhookChannel {
             if body.len() <= self.config.max_body {
                 return Ok(body);
             }
-            if let Some(long) = messages
-                .iter_mut()
-                .find(|m| m.content.chars().count() > 500)
-            {
-                long.content = long.content.chars().take(500).collect::<String>() + "…";
+            let long = |m: &NotificationMessage| m.content.chars().count() > SHORTENED_CHARS;
+            if messages.iter().any(long) {
+                // All at once (one more serialization, not one per message);
+                // one character less for the ellipsis, so a shortened
+                // message is never "long" again and the loop moves on.
+                for message in messages.iter_mut().filter(|m| long(m)) {
+                    message.content = message
+                        .content
+                        .chars()
+                        .take(SHORTENED_CHARS - 1)
+                        .collect::<String>()
+                        + "…";
+                }
             } else if messages.len() > 1 {
                 messages.remove(0);
             } else {
@@ -227,9 +244,13 @@ impl Deliver for WebhookChannel {
                 _ => DeliveryError::permanent(error),
             });
         }
-        let body = self.body(notification).map_err(DeliveryError::permanent)?;
+        // One reading of the clock for the body and the signed header.
+        let now = Utc::now();
+        let body = self
+            .body(notification, now)
+            .map_err(DeliveryError::permanent)?;
         let id = notification.delivery_id.to_string();
-        let timestamp = Utc::now().timestamp();
+        let timestamp = now.timestamp();
         let signature = sign(&self.config.secret, &id, timestamp, &body);
         let response = self
             .client
@@ -241,7 +262,9 @@ impl Deliver for WebhookChannel {
             .body(body)
             .send()
             .await
-            .map_err(|e| DeliveryError::transient(WebhookError::Request(e)))?;
+            // Without the URL: for Slack-style hooks the URL is the secret,
+            // and this error is stored in the job and shown to admins.
+            .map_err(|e| DeliveryError::transient(WebhookError::Request(e.without_url())))?;
         let status = response.status().as_u16();
         drop(response);
         match status {
@@ -307,6 +330,52 @@ fn is_public(ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn notification_with(messages: usize, chars: usize) -> Notification {
+        let owner = support_core::UserId::parse("alice").expect("id");
+        Notification {
+            delivery_id: support_core::JobId::new(),
+            kind: support_core::NotificationKind::UserMessage,
+            channel: support_core::Channel::Webhook,
+            recipient: support_core::notification::Recipient::Team,
+            contact: None,
+            conversation_id: support_core::ConversationId::new(),
+            conversation_owner: owner.clone(),
+            messages: (0..messages)
+                .map(|_| support_core::notification::NotificationMessage {
+                    id: support_core::MessageId::new(),
+                    author: owner.clone(),
+                    is_admin_message: false,
+                    content: "x".repeat(chars),
+                    created_at: Utc::now(),
+                })
+                .collect(),
+            attempt: 1,
+        }
+    }
+
+    #[test]
+    fn oversized_bodies_shrink_to_the_cap_and_terminate() {
+        let secret = WebhookSecret::parse("a-secret-of-sixteen-bytes-or-more").expect("secret");
+        let channel = WebhookChannel::new(WebhookConfig::new("http://127.0.0.1:9/hook", secret))
+            .expect("channel");
+        let cap = channel.config.max_body;
+        // Four messages at the content limit: far over the cap together.
+        let body = channel
+            .body(&notification_with(4, 10_000), Utc::now())
+            .expect("fits after shortening");
+        assert!(body.len() <= cap, "{} > {cap}", body.len());
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert!(
+            json.to_string().contains('…'),
+            "long messages were shortened"
+        );
+        // Many messages: the oldest are left out until it fits.
+        let body = channel
+            .body(&notification_with(200, 10_000), Utc::now())
+            .expect("fits after leaving messages out");
+        assert!(body.len() <= cap);
+    }
 
     #[test]
     fn private_and_loopback_ranges_are_not_public() {
