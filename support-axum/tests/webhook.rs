@@ -305,6 +305,34 @@ async fn a_client_error_is_permanent_and_not_retried() {
 }
 
 #[tokio::test]
+async fn a_claim_whose_lease_cannot_cover_a_delivery_is_left_to_a_later_claim() {
+    let (support, clock) = sqlite_desk().await;
+    let receiver = Receiver::new(Mode::Answer(200));
+    let (addr, _server) = receiver.serve("127.0.0.1:0".parse().expect("addr")).await;
+    write(&support, "alice", "hello").await;
+    // A lease shorter than one delivery may take: delivering could finish
+    // after another worker took the job over.
+    let hasty = worker(&support, addr).config(WorkerConfig {
+        lease: Duration::seconds(5),
+        delivery_timeout: StdDuration::from_secs(30),
+        retry: policy(),
+        ..WorkerConfig::default()
+    });
+    let stats = hasty.run_once().await.expect("run");
+    assert_eq!(
+        (stats.claimed, stats.delivered, stats.lost),
+        (1, 0, 1),
+        "{stats:?}"
+    );
+    assert!(receiver.received().is_empty(), "nothing was sent");
+    // After the lease, a worker whose lease covers a delivery sends it once.
+    clock.advance(Duration::seconds(6));
+    let stats = worker(&support, addr).run_once().await.expect("run");
+    assert_eq!(stats.delivered, 1, "{stats:?}");
+    assert_eq!(receiver.received().len(), 1);
+}
+
+#[tokio::test]
 async fn loopback_targets_are_refused_unless_allowed() {
     let (support, _clock) = sqlite_desk().await;
     let receiver = Receiver::new(Mode::Answer(200));
@@ -452,6 +480,8 @@ async fn child_worker_process() {
         lease: Duration::seconds(lease),
         batch: 4,
         retry: policy(),
+        // A delivery must fit in the lease, or the worker does not start it.
+        delivery_timeout: StdDuration::from_millis(500),
         ..WorkerConfig::default()
     });
     loop {

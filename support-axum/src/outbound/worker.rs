@@ -15,8 +15,10 @@ use tokio::sync::watch;
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
     /// How long a claim holds a job. A worker that dies mid-delivery
-    /// leaves its jobs to others after this; keep it well above
-    /// `delivery_timeout` so a live worker never loses its claim.
+    /// leaves its jobs to others after this. Jobs of a batch are delivered
+    /// one after another, so a worker starts a delivery only while at least
+    /// `delivery_timeout` of the lease is left; the rest of the batch goes
+    /// back to the queue when the lease runs out.
     pub lease: chrono::Duration,
     /// Jobs claimed at once.
     pub batch: u32,
@@ -134,6 +136,12 @@ impl Worker {
             ..RunStats::default()
         };
         for claim in claims {
+            if !self.lease_outlasts_a_delivery(&claim) {
+                // Delivering now could finish after another worker took the
+                // job over: leave it to the next claim instead.
+                stats.lost += 1;
+                continue;
+            }
             let outcome = self.settle(&claim).await;
             match &outcome {
                 JobOutcome::Done => stats.delivered += 1,
@@ -155,6 +163,16 @@ impl Worker {
             }
         }
         Ok(stats)
+    }
+
+    /// Whether the claim's lease still covers a whole delivery.
+    fn lease_outlasts_a_delivery(&self, claim: &ClaimedJob) -> bool {
+        let Some(lease_until) = claim.job.lease_until else {
+            return false;
+        };
+        let delivery = chrono::Duration::from_std(self.config.delivery_timeout)
+            .unwrap_or(chrono::Duration::MAX);
+        self.support.now() + delivery < lease_until
     }
 
     async fn settle(&self, claim: &ClaimedJob) -> JobOutcome {
