@@ -42,8 +42,27 @@ async fn an_abandoned_member_that_wrote_rolls_back_the_batch_and_others_retry() 
         })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
-    // The first commits into the open batch and waits for its outcome.
-    let outcome = first.commit(Vec::new()).await;
+    // The first commits into the open batch, with a notification job, and
+    // waits for its outcome.
+    let job = support_core::notification::NewJob {
+        id: support_core::JobId::new(),
+        kind: support_core::NotificationKind::UserMessage,
+        channel: support_core::Channel::Webhook,
+        recipient: support_core::notification::Recipient::Team,
+        conversation_id: support_core::ConversationId::new(),
+        coalesce_key: "probe".to_owned(),
+        due_at: Utc::now(),
+        created_at: Utc::now(),
+    };
+    let outcome = first
+        .commit_with_outbox(
+            Vec::new(),
+            support_core::Outbox {
+                enqueue: vec![job.clone()],
+                cancel: Vec::new(),
+            },
+        )
+        .await;
     queued.await.expect("task");
     assert!(
         matches!(
@@ -61,6 +80,17 @@ async fn an_abandoned_member_that_wrote_rolls_back_the_batch_and_others_retry() 
     assert!(
         listed.items.is_empty(),
         "nothing of the batch was committed"
+    );
+    let jobs = storage
+        .jobs(&support_core::JobQuery {
+            states: Vec::new(),
+            limit: 100,
+        })
+        .await
+        .expect("jobs");
+    assert!(
+        jobs.iter().all(|j| j.id != job.id),
+        "a rolled-back commit leaves no notification job"
     );
 }
 

@@ -19,7 +19,7 @@ on_every_backend!(
     seeing_the_replies_in_time_cancels_the_notification,
     an_admin_answer_cancels_the_team_alert,
     nobody_is_notified_about_their_own_message,
-    a_committed_write_has_its_jobs_and_a_rolled_back_one_none,
+    a_committed_write_has_its_jobs,
     a_claim_leases_a_job_and_an_expired_lease_is_claimed_again,
     a_lost_claim_cannot_record_an_outcome,
     concurrent_claimers_never_share_a_job,
@@ -207,18 +207,13 @@ fn probe_job(desk: &Desk, conversation: support_core::ConversationId) -> NewJob 
     }
 }
 
-async fn a_committed_write_has_its_jobs_and_a_rolled_back_one_none(desk: Desk) {
+async fn a_committed_write_has_its_jobs(desk: Desk) {
     let id = desk.conversation_of(&user("alice"), "help").await;
     let storage = desk.support.storage().clone();
 
-    let rolled_back = probe_job(&desk, id);
-    {
-        let mut tx = storage.begin().await.expect("begin");
-        tx.conversation(id).await.expect("lock");
-        // Dropped without commit: rolled back.
-    }
-    let tx = storage.begin().await.expect("begin");
-    drop(tx);
+    // The rolled-back half (jobs applied, then the transaction lost) is in
+    // group_commit.rs: a poisoned batch is the one way to fail a commit
+    // after its outbox was written.
     let committed = probe_job(&desk, id);
     let tx = storage.begin().await.expect("begin");
     tx.commit_with_outbox(
@@ -232,7 +227,6 @@ async fn a_committed_write_has_its_jobs_and_a_rolled_back_one_none(desk: Desk) {
     .expect("commit");
     let ids: HashSet<JobId> = all_jobs(&desk).await.into_iter().map(|j| j.id).collect();
     assert!(ids.contains(&committed.id));
-    assert!(!ids.contains(&rolled_back.id));
 }
 
 async fn claim_due(desk: &Desk, lease: i64) -> Vec<ClaimedJob> {
