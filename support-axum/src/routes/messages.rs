@@ -29,6 +29,15 @@ async fn remember_contact(api: &SupportApi, caller: &crate::auth::Authenticated)
     if profile.email.is_none() && profile.phone.is_none() {
         return;
     }
+    // Stored only to reach the user; not at all when nothing would.
+    if !api
+        .support()
+        .config()
+        .notifications
+        .reaches_user_addresses()
+    {
+        return;
+    }
     let contact = support_core::Contact {
         name: profile.name.clone(),
         email: profile.email.clone(),

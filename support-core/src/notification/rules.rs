@@ -42,6 +42,22 @@ impl NotificationRules {
     pub fn is_active(&self) -> bool {
         !self.user_channels.is_empty() || !self.team_channels.is_empty()
     }
+
+    /// Whether users are ever reached at an address (email, SMS): only then
+    /// are their contact details worth storing.
+    pub fn reaches_user_addresses(&self) -> bool {
+        self.user_channels
+            .iter()
+            .any(|channel| matches!(channel, Channel::Email | Channel::Sms))
+    }
+
+    /// The channels jobs of `kind` go through.
+    fn channels_for(&self, kind: NotificationKind) -> &[Channel] {
+        match kind {
+            NotificationKind::AdminReply => &self.user_channels,
+            NotificationKind::UserMessage => &self.team_channels,
+        }
+    }
 }
 
 /// The coalesce key of a job: one scheduled job per kind, channel and
@@ -67,7 +83,12 @@ pub(crate) fn outbox_for(
             EventPayload::MessageCreated(message) if message.is_admin_message => {
                 // An admin answered: the team alert is moot, the user is
                 // told after the grace period (never the admin who wrote).
-                cancel(&mut outbox, conversation, NotificationKind::UserMessage);
+                cancel(
+                    &mut outbox,
+                    rules,
+                    conversation,
+                    NotificationKind::UserMessage,
+                );
                 for channel in &rules.user_channels {
                     outbox.enqueue.push(job(
                         NotificationKind::AdminReply,
@@ -99,7 +120,7 @@ pub(crate) fn outbox_for(
                     Role::Admin => NotificationKind::UserMessage,
                 };
                 if mark.seen_count >= conversation.messages_for_reader(mark.reader_role) {
-                    cancel(&mut outbox, conversation, kind);
+                    cancel(&mut outbox, rules, conversation, kind);
                 }
             }
             EventPayload::ConversationCreated(_) | EventPayload::ConversationUpdated(_) => {}
@@ -110,7 +131,19 @@ pub(crate) fn outbox_for(
     outbox
 }
 
-fn cancel(outbox: &mut Outbox, conversation: &Conversation, kind: NotificationKind) {
+/// Cancels scheduled jobs of `kind`, when the rules can make such jobs at
+/// all (otherwise it would be a write for nothing on every message; a job
+/// left from an earlier configuration is still skipped at delivery when its
+/// messages were seen).
+fn cancel(
+    outbox: &mut Outbox,
+    rules: &NotificationRules,
+    conversation: &Conversation,
+    kind: NotificationKind,
+) {
+    if rules.channels_for(kind).is_empty() {
+        return;
+    }
     let cancel = PendingCancel {
         conversation_id: conversation.id,
         kind,
@@ -137,5 +170,62 @@ fn job(
         coalesce_key: coalesce_key(kind, channel, conversation),
         due_at,
         created_at: now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::{MessageContent, NewEvent, Principal, UserId};
+
+    fn admin_reply(rules: &NotificationRules) -> Outbox {
+        let now = Utc::now();
+        let mut conversation = Conversation::start(UserId::parse("alice").expect("id"), now);
+        let ada = Principal::admin(UserId::parse("ada").expect("id"));
+        let message =
+            conversation.append(&ada, MessageContent::from_stored("hi".into()), None, now);
+        let events = vec![NewEvent {
+            conversation_owner: conversation.user_id.clone(),
+            at: now,
+            payload: EventPayload::MessageCreated(message),
+        }];
+        outbox_for(rules, &conversation, &events, now)
+    }
+
+    #[test]
+    fn a_reply_cancels_team_alerts_only_when_team_channels_exist() {
+        let user_only = NotificationRules {
+            user_channels: vec![Channel::Email],
+            ..NotificationRules::default()
+        };
+        let outbox = admin_reply(&user_only);
+        assert_eq!(outbox.enqueue.len(), 1, "the user is told");
+        assert!(
+            outbox.cancel.is_empty(),
+            "no team channel: nothing to cancel"
+        );
+
+        let both = NotificationRules {
+            team_channels: vec![Channel::Webhook],
+            ..user_only
+        };
+        let outbox = admin_reply(&both);
+        assert_eq!(outbox.cancel.len(), 1, "the team alert is moot");
+    }
+
+    #[test]
+    fn contact_details_matter_only_for_address_channels() {
+        let webhook_only = NotificationRules {
+            user_channels: vec![Channel::Webhook],
+            ..NotificationRules::default()
+        };
+        assert!(!webhook_only.reaches_user_addresses());
+        let email = NotificationRules {
+            user_channels: vec![Channel::Email],
+            ..NotificationRules::default()
+        };
+        assert!(email.reaches_user_addresses());
     }
 }
