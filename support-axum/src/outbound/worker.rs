@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use support_core::notification::error_chain;
 use support_core::{
     Channel, ClaimedJob, Contacts, Deliver, DeliveryError, JobOutcome, Prepared, RetryPolicy,
     Support, SupportError,
@@ -222,15 +223,4 @@ impl Worker {
             .retry
             .outcome(attempt, result, self.support.now(), fastrand::f64())
     }
-}
-
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

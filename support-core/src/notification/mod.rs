@@ -39,7 +39,7 @@ pub use job::{
     Recipient,
 };
 pub use preferences::{Preference, PreferenceChange};
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, error_chain};
 pub use rules::NotificationRules;
 
 use serde::{Deserialize, Serialize};

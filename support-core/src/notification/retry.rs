@@ -69,7 +69,7 @@ impl RetryPolicy {
             Ok(()) => return JobOutcome::Done,
             Err(error) => error,
         };
-        let text = chain(error);
+        let text = error_chain(error);
         match (error, self.delay(attempt, random)) {
             (DeliveryError::Transient(_), Some(wait)) => JobOutcome::Retry {
                 at: now + wait,
@@ -80,8 +80,9 @@ impl RetryPolicy {
     }
 }
 
-/// An error and its sources, `: `-separated.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+/// An error and its sources, `: `-separated: how a failure is recorded
+/// with a job, and logged.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
