@@ -116,6 +116,10 @@ class LiveConnection extends EventTarget {
     for (const name of EVENT_NAMES) {
       source.addEventListener(name, (e) => this.deliver(name, e));
     }
+    // A fresh stream first names its position: resume from it.
+    source.addEventListener('ready', (e) => {
+      if (e.lastEventId) this.lastId = e.lastEventId;
+    });
     source.addEventListener('reset', (e) => {
       if (e.lastEventId) this.lastId = e.lastEventId;
       this.dispatchEvent(new Event('resync'));

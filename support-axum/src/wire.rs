@@ -342,8 +342,9 @@ pub struct MeBody {
     pub name: Option<String>,
 }
 
-/// `data` of the `reset` event: the missed events are gone; reload state,
-/// then continue from `latest` (also the event's id).
+/// `data` of the `reset` event (the missed events are gone: reload state,
+/// then continue from `latest`, also the event's id) and of the `ready`
+/// event (a fresh stream starts after `latest`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ResetEventBody {
     /// The newest event position.

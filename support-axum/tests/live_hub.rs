@@ -97,7 +97,8 @@ async fn a_subscriber_that_lags_is_caught_up_from_the_log() {
     // The first send: conversation.created + message.created; each later
     // one: message.created + conversation.updated. The user channel holds
     // 256, so the subscriber lags and must be caught up from the log.
-    let expected = 2 * sends;
+    // Plus the `ready` frame a fresh stream starts with.
+    let expected = 2 * sends + 1;
     let mut frames = 0;
     while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(500), stream.next()).await {
         frames += 1;

@@ -277,7 +277,18 @@ impl Actor {
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
         }
-        Self::open_stream(request).await
+        let mut stream = Self::open_stream(request).await;
+        if last_event_id.is_none() {
+            // A fresh stream first states where it starts.
+            let ready = stream
+                .next(Duration::from_secs(5))
+                .await
+                .expect("a ready event");
+            assert_eq!(ready.event, "ready", "{ready:?}");
+            assert_eq!(ready.id, Some(ready.data["latest"].to_string()));
+            stream.ready = ready.id;
+        }
+        stream
     }
 
     /// Opens the live stream resuming with the `last_event_id` query
@@ -298,6 +309,7 @@ impl Actor {
         EventStream {
             body: Box::pin(response.bytes_stream()),
             buffer: String::new(),
+            ready: None,
         }
     }
 }
@@ -329,6 +341,8 @@ type ByteStream =
 pub struct EventStream {
     body: ByteStream,
     buffer: String,
+    /// The id of the `ready` event a fresh stream starts with.
+    pub ready: Option<String>,
 }
 
 impl EventStream {

@@ -130,6 +130,28 @@ async fn a_new_connection_resumes_with_the_query_parameter(server: Server) {
     assert_eq!(contents, ["while away"], "exactly what was missed");
 }
 
+async fn a_stream_that_saw_nothing_yet_resumes_from_its_ready_position(server: Server) {
+    let alice = server.user("alice");
+    let (conversation, _) = alice.send("before the page opened").await;
+    // The page opens its stream, receives nothing but `ready`, and loses
+    // the connection; meanwhile the team answers.
+    let stream = alice.events(None).await;
+    let ready = stream.ready.clone().expect("ready id");
+    drop(stream);
+    let ada = server.admin("ada");
+    ada.reply(&conversation, "answer 1").await;
+    ada.reply(&conversation, "answer 2").await;
+    // The browser reconnects with the ready id as Last-Event-ID.
+    let mut resumed = alice.events(Some(&ready)).await;
+    let missed = resumed.drain(QUIET).await;
+    let contents: Vec<&str> = missed
+        .iter()
+        .filter(|e| e.event == "message.created")
+        .map(|e| e.data["content"].as_str().expect("content"))
+        .collect();
+    assert_eq!(contents, ["answer 1", "answer 2"], "nothing missed");
+}
+
 async fn user_resume_replays_only_own_events(server: Server) {
     let alice = server.user("alice");
     let bob = server.user("bob");
@@ -218,6 +240,7 @@ on_every_backend!(
     owner_and_admins_receive_events_other_users_nothing,
     resume_after_disconnect_replays_exactly_what_was_missed,
     user_resume_replays_only_own_events,
+    a_stream_that_saw_nothing_yet_resumes_from_its_ready_position,
     a_new_connection_resumes_with_the_query_parameter,
     resume_after_server_restart_has_no_gap_and_no_duplicate,
     resuming_past_retention_gets_a_reset,

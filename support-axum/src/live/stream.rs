@@ -40,13 +40,20 @@ pub fn event_stream(
     shutdown: watch::Receiver<bool>,
     batch: u32,
 ) -> impl Stream<Item = Result<sse::Event, Infallible>> + Send + 'static {
+    let mut pending = VecDeque::new();
+    if resume_after.is_none() {
+        // A fresh stream names its starting position first, so a client
+        // that loses the connection before any other event still resumes
+        // exactly (EventSource sends it back as Last-Event-ID).
+        pending.push_back(position_event("ready", subscription.position));
+    }
     let state = Subscriber {
         support,
         who,
         position: resume_after.unwrap_or(subscription.position),
         catching_up: resume_after.is_some(),
         subscription,
-        pending: VecDeque::new(),
+        pending,
         shutdown,
         batch,
     };
@@ -118,14 +125,7 @@ impl Subscriber {
                 true
             }
             Ok(EventReplay::Reset { latest }) => {
-                let data =
-                    serde_json::to_string(&ResetEventBody { latest: latest.0 }).unwrap_or_default();
-                self.pending.push_back(
-                    sse::Event::default()
-                        .id(latest.0.to_string())
-                        .event("reset")
-                        .data(data),
-                );
+                self.pending.push_back(position_event("reset", latest));
                 self.position = latest;
                 self.catching_up = false;
                 true
@@ -136,4 +136,14 @@ impl Subscriber {
             }
         }
     }
+}
+
+/// An event that only states a log position: `ready` (where a fresh stream
+/// starts) and `reset` (where to continue after reloading state).
+fn position_event(name: &'static str, at: EventSeq) -> sse::Event {
+    let data = serde_json::to_string(&ResetEventBody { latest: at.0 }).unwrap_or_default();
+    sse::Event::default()
+        .id(at.0.to_string())
+        .event(name)
+        .data(data)
 }

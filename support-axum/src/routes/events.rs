@@ -32,7 +32,10 @@ fn event_id(raw: &str) -> Result<EventSeq, Problem> {
 }
 
 /// Server-sent events: `conversation.created`, `conversation.updated`,
-/// `message.created`, `message.seen`, and `reset`. Every event's id is its
+/// `message.created`, `message.seen`, `reset`, and `ready` (first on a
+/// stream opened without `Last-Event-ID`: its id is the position the stream
+/// starts from, so a reconnect resumes exactly even before any other
+/// event). Every event's id is its
 /// log position; reconnecting with `Last-Event-ID` replays what was missed
 /// (or sends `reset` when that part of the log was pruned). Users receive
 /// the events of their own conversations only.
