@@ -56,3 +56,37 @@ fn is_sqlite_busy(code: &str) -> bool {
 pub(crate) fn backend(error: sqlx::Error) -> StorageError {
     classify(error, Write::Other)
 }
+
+/// Classifies an error of the SQLite writer connection (rusqlite), like
+/// [`classify`].
+#[cfg(feature = "sqlite")]
+pub(crate) fn classify_rusqlite_write(error: rusqlite::Error, write: Write) -> StorageError {
+    use rusqlite::ErrorCode;
+    // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY.
+    const UNIQUE: [i32; 2] = [2067, 1555];
+    let Some(failure) = error.sqlite_error() else {
+        return StorageError::Backend(Box::new(error));
+    };
+    match failure.code {
+        ErrorCode::ConstraintViolation if UNIQUE.contains(&failure.extended_code) => {
+            StorageError::WriteConflict(match write {
+                Write::Conversation => WriteConflict::OpenConversationExists,
+                Write::Message => WriteConflict::DuplicateClientId,
+                Write::Other => WriteConflict::Serialization,
+            })
+        }
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+            StorageError::WriteConflict(WriteConflict::Serialization)
+        }
+        ErrorCode::CannotOpen | ErrorCode::NotADatabase | ErrorCode::ReadOnly => {
+            StorageError::Unavailable(Box::new(error))
+        }
+        _ => StorageError::Backend(Box::new(error)),
+    }
+}
+
+/// Shorthand for writer statements without a unique index of interest.
+#[cfg(feature = "sqlite")]
+pub(crate) fn classify_rusqlite(error: rusqlite::Error) -> StorageError {
+    classify_rusqlite_write(error, Write::Other)
+}

@@ -21,6 +21,10 @@
 //!
 //! A host that already has a pool passes it to [`SqliteStorage::new`] or
 //! [`PostgresStorage::new`] and calls `migrate()` once at startup.
+//!
+//! On SQLite, write transactions run on a writer connection of the
+//! storage's own (rusqlite, on the same SQLite library as sqlx), inline on
+//! the calling task and committed in groups; reads use the sqlx pool.
 //! [`connect`] picks the backend from a URL.
 #![forbid(unsafe_code)]
 
@@ -54,6 +58,20 @@ pub enum SetupError {
     /// A migration failed.
     #[error("cannot migrate the database")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    /// SQLite: the storage's writer connection cannot be opened.
+    #[cfg(feature = "sqlite")]
+    #[error("cannot open the SQLite writer connection")]
+    OpenWriter(#[source] rusqlite::Error),
+    /// SQLite: a pool of an in-memory database was passed to
+    /// `SqliteStorage::new`; the writer cannot open that database.
+    #[error(
+        "an in-memory SQLite pool cannot be shared with the writer connection \
+         (open `sqlite::memory:` with SqliteStorage::connect instead)"
+    )]
+    InMemoryPool,
+    /// A file or directory for the database cannot be created.
+    #[error("cannot prepare the database files")]
+    Io(#[source] std::io::Error),
     /// The URL names a backend this build does not include.
     #[error("unsupported database URL scheme in {0:?} (expected sqlite: or postgres:)")]
     UnsupportedUrl(String),

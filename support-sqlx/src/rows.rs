@@ -236,3 +236,60 @@ pub(crate) struct LogBounds {
     pub(crate) oldest: Option<i64>,
     pub(crate) latest: Option<i64>,
 }
+
+/// Decoding the same rows from the SQLite writer connection (rusqlite).
+#[cfg(feature = "sqlite")]
+mod from_rusqlite {
+    use rusqlite::Row;
+
+    use super::{ConversationRecord, MessageRecord, SeenMarkRecord};
+
+    impl ConversationRecord {
+        pub(crate) fn from_rusqlite(row: &Row<'_>) -> rusqlite::Result<Self> {
+            Ok(Self {
+                id: row.get("id")?,
+                user_id: row.get("user_id")?,
+                status: row.get("status")?,
+                created_at: row.get("created_at")?,
+                updated_at: row.get("updated_at")?,
+                last_message_at: row.get("last_message_at")?,
+                closed_at: row.get("closed_at")?,
+                message_count: row.get("message_count")?,
+                user_message_count: row.get("user_message_count")?,
+                admin_message_count: row.get("admin_message_count")?,
+                last_message_from_admin: row.get("last_message_from_admin")?,
+                first_admin_reply_at: row.get("first_admin_reply_at")?,
+            })
+        }
+    }
+
+    impl MessageRecord {
+        pub(crate) fn from_rusqlite(row: &Row<'_>) -> rusqlite::Result<Self> {
+            Ok(Self {
+                id: row.get("id")?,
+                conversation_id: row.get("conversation_id")?,
+                seq: row.get("seq")?,
+                user_id: row.get("user_id")?,
+                content: row.get("content")?,
+                is_admin_message: row.get("is_admin_message")?,
+                client_id: row.get("client_id")?,
+                created_at: row.get("created_at")?,
+                updated_at: row.get("updated_at")?,
+            })
+        }
+    }
+
+    impl SeenMarkRecord {
+        pub(crate) fn from_rusqlite(row: &Row<'_>) -> rusqlite::Result<Self> {
+            Ok(Self {
+                conversation_id: row.get("conversation_id")?,
+                reader_id: row.get("reader_id")?,
+                reader_role: row.get("reader_role")?,
+                up_to: row.get("up_to")?,
+                up_to_seq: row.get("up_to_seq")?,
+                seen_count: row.get("seen_count")?,
+                seen_at: row.get("seen_at")?,
+            })
+        }
+    }
+}

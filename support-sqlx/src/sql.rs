@@ -175,8 +175,12 @@ pub(crate) const INSERT_EVENTS: &str = "INSERT INTO support_events \
 pub(crate) const EVENTS_AFTER: &str = "SELECT seq, conversation_owner, payload, created_at \
      FROM support_events WHERE seq > $1 ORDER BY seq ASC LIMIT $2";
 
-pub(crate) const EVENT_LOG_BOUNDS: &str =
-    "SELECT MIN(seq) AS oldest, MAX(seq) AS latest FROM support_events";
+/// Two subqueries, not `SELECT MIN(seq), MAX(seq)`: SQLite answers a
+/// lone `MIN` or `MAX` from the index, but scans the whole log for both in
+/// one select.
+pub(crate) const EVENT_LOG_BOUNDS: &str = "SELECT \
+     (SELECT MIN(seq) FROM support_events) AS oldest, \
+     (SELECT MAX(seq) FROM support_events) AS latest";
 
 pub(crate) const PRUNE_EVENTS: &str = "DELETE FROM support_events WHERE created_at < $1 \
      AND seq < (SELECT MAX(seq) FROM support_events)";

@@ -3,20 +3,21 @@
 //! sqlx code generic over `Database` needs a wall of higher-ranked bounds
 //! that async-trait futures rarely satisfy; a macro instantiated for
 //! `Sqlite` and `Postgres` keeps one copy of the logic, type-checked twice.
-//! Each dialect module provides: `$store { pool }` with `begin_write`, a
-//! `$tx` with `conn()` (the connection of the open transaction),
-//! `note_write()` and `finish()` (commit), the locking-read SQL
-//! (`CONVERSATION_FOR_UPDATE`, `OPEN_CONVERSATION_OF`,
-//! `LATEST_CONVERSATION_OF`), `lock_event_log` and `push_search`.
+//! Each dialect module provides: `$store { pool }` with `begin_tx` (the
+//! domain's [`support_core::WriteTx`], which each dialect implements in its
+//! own `write_tx.rs`: PostgreSQL through sqlx, SQLite on its writer
+//! connection) and `begin_write` (a sqlx transaction for the writes below,
+//! with `conn()` and `finish()`), plus `CLAIM_JOBS` and
+//! `push_search`.
 
 macro_rules! sql_storage {
-    (db: $db:ty, storage: $storage:ty, tx: $tx:ty, dialect: $dialect:path) => {
+    (db: $db:ty, storage: $storage:ty, dialect: $dialect:path) => {
         use $dialect as dialect;
 
         #[async_trait::async_trait]
         impl support_core::Storage for $storage {
             async fn begin(&self) -> support_core::StorageResult<Box<dyn support_core::WriteTx>> {
-                Ok(Box::new(self.begin_write().await?))
+                self.begin_tx().await
             }
 
             async fn conversation(
@@ -203,11 +204,13 @@ macro_rules! sql_storage {
                 &self,
                 before: chrono::DateTime<chrono::Utc>,
             ) -> support_core::StorageResult<u64> {
+                let mut tx = self.begin_write().await?;
                 let done = sqlx::query::<$db>($crate::sql::PRUNE_EVENTS)
                     .bind($crate::rows::micros(before))
-                    .execute(&self.pool)
+                    .execute(tx.conn())
                     .await
                     .map_err($crate::error::backend)?;
+                Box::new(tx).finish().await?;
                 Ok(done.rows_affected())
             }
 
@@ -260,7 +263,6 @@ macro_rules! sql_storage {
                 use $crate::rows::micros;
                 let token = uuid::Uuid::now_v7();
                 let mut tx = self.begin_write().await?;
-                tx.note_write();
                 let rows = sqlx::query_as::<$db, $crate::outbox::JobRecord>(dialect::CLAIM_JOBS)
                     .bind(micros(now))
                     .bind(micros(lease_until))
@@ -281,7 +283,6 @@ macro_rules! sql_storage {
             ) -> support_core::StorageResult<bool> {
                 let (state, due_at, error) = $crate::outbox::outcome_columns(outcome);
                 let mut tx = self.begin_write().await?;
-                tx.note_write();
                 let done = sqlx::query::<$db>($crate::outbox::FINISH_JOB)
                     .bind(claim.job.id.as_uuid())
                     .bind(claim.lease_token)
@@ -343,7 +344,6 @@ macro_rules! sql_storage {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> support_core::StorageResult<()> {
                 let mut tx = self.begin_write().await?;
-                tx.note_write();
                 for preference in preferences {
                     sqlx::query::<$db>($crate::outbox::UPSERT_PREFERENCE)
                         .bind(user.as_str())
@@ -381,7 +381,6 @@ macro_rules! sql_storage {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> support_core::StorageResult<()> {
                 let mut tx = self.begin_write().await?;
-                tx.note_write();
                 sqlx::query::<$db>($crate::outbox::UPSERT_CONTACT)
                     .bind(user.as_str())
                     .bind(contact.name.as_deref())
@@ -392,327 +391,6 @@ macro_rules! sql_storage {
                     .await
                     .map_err($crate::error::backend)?;
                 Box::new(tx).finish().await
-            }
-        }
-
-        impl $tx {
-            async fn fetch_conversation(
-                &mut self,
-                sql: &'static str,
-                key: sqlx::types::Uuid,
-            ) -> support_core::StorageResult<Option<support_core::Conversation>> {
-                sqlx::query_as::<$db, $crate::rows::ConversationRecord>(sql)
-                    .bind(key)
-                    .fetch_optional(self.conn())
-                    .await
-                    .map_err($crate::error::backend)?
-                    .map(support_core::Conversation::try_from)
-                    .transpose()
-            }
-
-            async fn fetch_conversation_of(
-                &mut self,
-                sql: &'static str,
-                user: &support_core::UserId,
-            ) -> support_core::StorageResult<Option<support_core::Conversation>> {
-                sqlx::query_as::<$db, $crate::rows::ConversationRecord>(sql)
-                    .bind(user.as_str())
-                    .fetch_optional(self.conn())
-                    .await
-                    .map_err($crate::error::backend)?
-                    .map(support_core::Conversation::try_from)
-                    .transpose()
-            }
-        }
-
-        impl $tx {
-            /// Cancels, then enqueues (coalescing on the key), in this
-            /// transaction.
-            async fn apply_outbox(
-                &mut self,
-                outbox: &support_core::Outbox,
-                at: Option<chrono::DateTime<chrono::Utc>>,
-            ) -> support_core::StorageResult<()> {
-                use $crate::rows::micros;
-                for cancel in &outbox.cancel {
-                    let now = at.unwrap_or_else(chrono::Utc::now);
-                    sqlx::query::<$db>($crate::outbox::CANCEL_SCHEDULED)
-                        .bind(cancel.conversation_id.as_uuid())
-                        .bind(cancel.kind.as_str())
-                        .bind(support_core::SkipReason::Seen.as_str())
-                        .bind(micros(now))
-                        .execute(self.conn())
-                        .await
-                        .map_err($crate::error::backend)?;
-                }
-                for job in &outbox.enqueue {
-                    sqlx::query::<$db>($crate::outbox::INSERT_JOB)
-                        .bind(job.id.as_uuid())
-                        .bind(job.kind.as_str())
-                        .bind(job.channel.as_str())
-                        .bind(job.recipient.user().map(|u| u.as_str()))
-                        .bind(job.conversation_id.as_uuid())
-                        .bind(job.coalesce_key.as_str())
-                        .bind(micros(job.due_at))
-                        .bind(micros(job.created_at))
-                        .execute(self.conn())
-                        .await
-                        .map_err($crate::error::backend)?;
-                }
-                Ok(())
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl support_core::WriteTx for $tx {
-            async fn open_conversation_of(
-                &mut self,
-                user: &support_core::UserId,
-            ) -> support_core::StorageResult<Option<support_core::Conversation>> {
-                self.fetch_conversation_of(dialect::OPEN_CONVERSATION_OF, user)
-                    .await
-            }
-
-            async fn latest_conversation_of(
-                &mut self,
-                user: &support_core::UserId,
-            ) -> support_core::StorageResult<Option<support_core::Conversation>> {
-                self.fetch_conversation_of(dialect::LATEST_CONVERSATION_OF, user)
-                    .await
-            }
-
-            async fn conversation(
-                &mut self,
-                id: support_core::ConversationId,
-            ) -> support_core::StorageResult<Option<support_core::Conversation>> {
-                self.fetch_conversation(dialect::CONVERSATION_FOR_UPDATE, id.as_uuid())
-                    .await
-            }
-
-            async fn insert_conversation(
-                &mut self,
-                c: &support_core::Conversation,
-            ) -> support_core::StorageResult<()> {
-                self.note_write();
-                use $crate::rows::micros;
-                sqlx::query::<$db>($crate::sql::INSERT_CONVERSATION)
-                    .bind(c.id.as_uuid())
-                    .bind(c.user_id.as_str())
-                    .bind(c.status.as_str())
-                    .bind(micros(c.created_at))
-                    .bind(micros(c.updated_at))
-                    .bind(micros(c.last_message_at))
-                    .bind(c.closed_at.map(micros))
-                    .bind(c.message_count)
-                    .bind(c.user_message_count)
-                    .bind(c.admin_message_count)
-                    .bind(c.last_message_from_admin)
-                    .bind(c.first_admin_reply_at.map(micros))
-                    .execute(self.conn())
-                    .await
-                    .map_err(|e| $crate::error::classify(e, $crate::error::Write::Conversation))?;
-                Ok(())
-            }
-
-            async fn update_conversation(
-                &mut self,
-                c: &support_core::Conversation,
-            ) -> support_core::StorageResult<()> {
-                self.note_write();
-                use $crate::rows::micros;
-                sqlx::query::<$db>($crate::sql::UPDATE_CONVERSATION)
-                    .bind(c.id.as_uuid())
-                    .bind(c.status.as_str())
-                    .bind(micros(c.updated_at))
-                    .bind(micros(c.last_message_at))
-                    .bind(c.closed_at.map(micros))
-                    .bind(c.message_count)
-                    .bind(c.user_message_count)
-                    .bind(c.admin_message_count)
-                    .bind(c.last_message_from_admin)
-                    .bind(c.first_admin_reply_at.map(micros))
-                    .execute(self.conn())
-                    .await
-                    .map_err(|e| $crate::error::classify(e, $crate::error::Write::Conversation))?;
-                Ok(())
-            }
-
-            async fn insert_closure(
-                &mut self,
-                closure: &support_core::Closure,
-            ) -> support_core::StorageResult<()> {
-                self.note_write();
-                sqlx::query::<$db>($crate::sql::INSERT_CLOSURE)
-                    .bind(closure.conversation_id.as_uuid())
-                    .bind(closure.closed_by.as_str())
-                    .bind($crate::rows::micros(closure.closed_at))
-                    .execute(self.conn())
-                    .await
-                    .map_err($crate::error::backend)?;
-                Ok(())
-            }
-
-            async fn message(
-                &mut self,
-                conversation: support_core::ConversationId,
-                id: support_core::MessageId,
-            ) -> support_core::StorageResult<Option<support_core::Message>> {
-                sqlx::query_as::<$db, $crate::rows::MessageRecord>($crate::sql::MESSAGE_BY_ID)
-                    .bind(conversation.as_uuid())
-                    .bind(id.as_uuid())
-                    .fetch_optional(self.conn())
-                    .await
-                    .map_err($crate::error::backend)?
-                    .map(support_core::Message::try_from)
-                    .transpose()
-            }
-
-            async fn message_by_client_id(
-                &mut self,
-                author: &support_core::UserId,
-                client_id: &support_core::ClientId,
-            ) -> support_core::StorageResult<Option<support_core::Message>> {
-                sqlx::query_as::<$db, $crate::rows::MessageRecord>(
-                    $crate::sql::MESSAGE_BY_CLIENT_ID,
-                )
-                .bind(author.as_str())
-                .bind(client_id.as_str())
-                .fetch_optional(self.conn())
-                .await
-                .map_err($crate::error::backend)?
-                .map(support_core::Message::try_from)
-                .transpose()
-            }
-
-            async fn insert_message(
-                &mut self,
-                m: &support_core::Message,
-            ) -> support_core::StorageResult<()> {
-                self.note_write();
-                use $crate::rows::micros;
-                sqlx::query::<$db>($crate::sql::INSERT_MESSAGE)
-                    .bind(m.id.as_uuid())
-                    .bind(m.conversation_id.as_uuid())
-                    .bind(m.seq)
-                    .bind(m.user_id.as_str())
-                    .bind(m.content.as_str())
-                    .bind(m.is_admin_message)
-                    .bind(m.client_id.as_ref().map(|c| c.as_str()))
-                    .bind(micros(m.created_at))
-                    .bind(micros(m.updated_at))
-                    .execute(self.conn())
-                    .await
-                    .map_err(|e| $crate::error::classify(e, $crate::error::Write::Message))?;
-                Ok(())
-            }
-
-            async fn newest_seen_mark(
-                &mut self,
-                conversation: support_core::ConversationId,
-                reader: &support_core::UserId,
-            ) -> support_core::StorageResult<Option<support_core::SeenMark>> {
-                sqlx::query_as::<$db, $crate::rows::SeenMarkRecord>($crate::sql::NEWEST_SEEN_MARK)
-                    .bind(conversation.as_uuid())
-                    .bind(reader.as_str())
-                    .fetch_optional(self.conn())
-                    .await
-                    .map_err($crate::error::backend)?
-                    .map(support_core::SeenMark::try_from)
-                    .transpose()
-            }
-
-            async fn count_messages(
-                &mut self,
-                conversation: support_core::ConversationId,
-                from_admins: bool,
-                up_to_seq: i64,
-            ) -> support_core::StorageResult<i64> {
-                sqlx::query_scalar::<$db, i64>($crate::sql::COUNT_MESSAGES)
-                    .bind(conversation.as_uuid())
-                    .bind(from_admins)
-                    .bind(up_to_seq)
-                    .fetch_one(self.conn())
-                    .await
-                    .map_err($crate::error::backend)
-            }
-
-            async fn insert_seen_mark(
-                &mut self,
-                mark: &support_core::SeenMark,
-            ) -> support_core::StorageResult<()> {
-                self.note_write();
-                sqlx::query::<$db>($crate::sql::INSERT_SEEN_MARK)
-                    .bind(mark.conversation_id.as_uuid())
-                    .bind(mark.reader_id.as_str())
-                    .bind($crate::rows::role_name(mark.reader_role))
-                    .bind(mark.up_to.as_uuid())
-                    .bind(mark.up_to_seq)
-                    .bind(mark.seen_count)
-                    .bind($crate::rows::micros(mark.seen_at))
-                    .execute(self.conn())
-                    .await
-                    .map_err($crate::error::backend)?;
-                Ok(())
-            }
-
-            async fn commit(
-                self: Box<Self>,
-                events: Vec<support_core::NewEvent>,
-            ) -> support_core::StorageResult<Vec<support_core::Event>> {
-                self.commit_with_outbox(events, support_core::Outbox::default())
-                    .await
-            }
-
-            async fn commit_with_outbox(
-                mut self: Box<Self>,
-                events: Vec<support_core::NewEvent>,
-                outbox: support_core::Outbox,
-            ) -> support_core::StorageResult<Vec<support_core::Event>> {
-                if !outbox.is_empty() {
-                    // Before the event-log lock, which is held until commit.
-                    self.note_write();
-                    self.apply_outbox(&outbox, events.first().map(|e| e.at))
-                        .await?;
-                }
-                let mut committed = Vec::with_capacity(events.len());
-                if !events.is_empty() {
-                    self.note_write();
-                    dialect::lock_event_log(self.conn()).await?;
-                }
-                if !events.is_empty() {
-                    // One statement for all of them: positions are assigned
-                    // in VALUES order, so the sorted positions map to the
-                    // events in order.
-                    let mut sql = sqlx::QueryBuilder::<$db>::new($crate::sql::INSERT_EVENTS);
-                    let mut payloads = Vec::with_capacity(events.len());
-                    for event in &events {
-                        payloads.push($crate::rows::payload_json(&event.payload)?);
-                    }
-                    sql.push_values(events.iter().zip(payloads), |mut row, (event, payload)| {
-                        row.push_bind(event.payload.conversation_id().as_uuid())
-                            .push_bind(event.conversation_owner.as_str().to_owned())
-                            .push_bind(event.payload.name())
-                            .push_bind(payload)
-                            .push_bind($crate::rows::micros(event.at));
-                    });
-                    sql.push(" RETURNING seq");
-                    let mut seqs: Vec<i64> = sql
-                        .build_query_scalar::<i64>()
-                        .fetch_all(self.conn())
-                        .await
-                        .map_err($crate::error::backend)?;
-                    seqs.sort_unstable();
-                    for (event, seq) in events.into_iter().zip(seqs) {
-                        committed.push(support_core::Event {
-                            seq: support_core::EventSeq(seq),
-                            conversation_owner: event.conversation_owner,
-                            at: event.at,
-                            payload: event.payload,
-                        });
-                    }
-                }
-                self.finish().await?;
-                Ok(committed)
             }
         }
     };

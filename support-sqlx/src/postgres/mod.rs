@@ -1,5 +1,7 @@
 //! PostgreSQL: for hosts that run several nodes on one database.
 
+mod write_tx;
+
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Transaction};
 use support_core::StorageResult;
@@ -60,6 +62,10 @@ impl PostgresStorage {
         &self.pool
     }
 
+    async fn begin_tx(&self) -> StorageResult<Box<dyn support_core::WriteTx>> {
+        Ok(Box::new(self.begin_write().await?))
+    }
+
     async fn begin_write(&self) -> StorageResult<PostgresWriteTx> {
         let tx = self.pool.begin().await.map_err(backend)?;
         Ok(PostgresWriteTx { tx })
@@ -80,8 +86,6 @@ impl PostgresWriteTx {
     fn conn(&mut self) -> &mut PgConnection {
         &mut self.tx
     }
-
-    fn note_write(&mut self) {}
 
     async fn finish(self: Box<Self>) -> StorageResult<()> {
         self.tx.commit().await.map_err(backend)
@@ -118,6 +122,5 @@ pub(crate) fn push_search(sql: &mut QueryBuilder<Postgres>, terms: &SearchTerms)
 crate::store::sql_storage!(
     db: Postgres,
     storage: PostgresStorage,
-    tx: PostgresWriteTx,
     dialect: crate::postgres
 );

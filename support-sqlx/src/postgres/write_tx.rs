@@ -1,0 +1,316 @@
+//! [`support_core::WriteTx`] on PostgreSQL: row locks (`FOR UPDATE`) for
+//! read-then-write, and the event-log lock held until commit.
+
+use sqlx::Postgres;
+
+use super::PostgresWriteTx;
+
+impl PostgresWriteTx {
+    async fn fetch_conversation(
+        &mut self,
+        sql: &'static str,
+        key: sqlx::types::Uuid,
+    ) -> support_core::StorageResult<Option<support_core::Conversation>> {
+        sqlx::query_as::<Postgres, crate::rows::ConversationRecord>(sql)
+            .bind(key)
+            .fetch_optional(self.conn())
+            .await
+            .map_err(crate::error::backend)?
+            .map(support_core::Conversation::try_from)
+            .transpose()
+    }
+
+    async fn fetch_conversation_of(
+        &mut self,
+        sql: &'static str,
+        user: &support_core::UserId,
+    ) -> support_core::StorageResult<Option<support_core::Conversation>> {
+        sqlx::query_as::<Postgres, crate::rows::ConversationRecord>(sql)
+            .bind(user.as_str())
+            .fetch_optional(self.conn())
+            .await
+            .map_err(crate::error::backend)?
+            .map(support_core::Conversation::try_from)
+            .transpose()
+    }
+}
+
+impl PostgresWriteTx {
+    /// Cancels, then enqueues (coalescing on the key), in this
+    /// transaction.
+    async fn apply_outbox(
+        &mut self,
+        outbox: &support_core::Outbox,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> support_core::StorageResult<()> {
+        use crate::rows::micros;
+        for cancel in &outbox.cancel {
+            let now = at.unwrap_or_else(chrono::Utc::now);
+            sqlx::query::<Postgres>(crate::outbox::CANCEL_SCHEDULED)
+                .bind(cancel.conversation_id.as_uuid())
+                .bind(cancel.kind.as_str())
+                .bind(support_core::SkipReason::Seen.as_str())
+                .bind(micros(now))
+                .execute(self.conn())
+                .await
+                .map_err(crate::error::backend)?;
+        }
+        for job in &outbox.enqueue {
+            sqlx::query::<Postgres>(crate::outbox::INSERT_JOB)
+                .bind(job.id.as_uuid())
+                .bind(job.kind.as_str())
+                .bind(job.channel.as_str())
+                .bind(job.recipient.user().map(|u| u.as_str()))
+                .bind(job.conversation_id.as_uuid())
+                .bind(job.coalesce_key.as_str())
+                .bind(micros(job.due_at))
+                .bind(micros(job.created_at))
+                .execute(self.conn())
+                .await
+                .map_err(crate::error::backend)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl support_core::WriteTx for PostgresWriteTx {
+    async fn open_conversation_of(
+        &mut self,
+        user: &support_core::UserId,
+    ) -> support_core::StorageResult<Option<support_core::Conversation>> {
+        self.fetch_conversation_of(super::OPEN_CONVERSATION_OF, user)
+            .await
+    }
+
+    async fn latest_conversation_of(
+        &mut self,
+        user: &support_core::UserId,
+    ) -> support_core::StorageResult<Option<support_core::Conversation>> {
+        self.fetch_conversation_of(super::LATEST_CONVERSATION_OF, user)
+            .await
+    }
+
+    async fn conversation(
+        &mut self,
+        id: support_core::ConversationId,
+    ) -> support_core::StorageResult<Option<support_core::Conversation>> {
+        self.fetch_conversation(super::CONVERSATION_FOR_UPDATE, id.as_uuid())
+            .await
+    }
+
+    async fn insert_conversation(
+        &mut self,
+        c: &support_core::Conversation,
+    ) -> support_core::StorageResult<()> {
+        use crate::rows::micros;
+        sqlx::query::<Postgres>(crate::sql::INSERT_CONVERSATION)
+            .bind(c.id.as_uuid())
+            .bind(c.user_id.as_str())
+            .bind(c.status.as_str())
+            .bind(micros(c.created_at))
+            .bind(micros(c.updated_at))
+            .bind(micros(c.last_message_at))
+            .bind(c.closed_at.map(micros))
+            .bind(c.message_count)
+            .bind(c.user_message_count)
+            .bind(c.admin_message_count)
+            .bind(c.last_message_from_admin)
+            .bind(c.first_admin_reply_at.map(micros))
+            .execute(self.conn())
+            .await
+            .map_err(|e| crate::error::classify(e, crate::error::Write::Conversation))?;
+        Ok(())
+    }
+
+    async fn update_conversation(
+        &mut self,
+        c: &support_core::Conversation,
+    ) -> support_core::StorageResult<()> {
+        use crate::rows::micros;
+        sqlx::query::<Postgres>(crate::sql::UPDATE_CONVERSATION)
+            .bind(c.id.as_uuid())
+            .bind(c.status.as_str())
+            .bind(micros(c.updated_at))
+            .bind(micros(c.last_message_at))
+            .bind(c.closed_at.map(micros))
+            .bind(c.message_count)
+            .bind(c.user_message_count)
+            .bind(c.admin_message_count)
+            .bind(c.last_message_from_admin)
+            .bind(c.first_admin_reply_at.map(micros))
+            .execute(self.conn())
+            .await
+            .map_err(|e| crate::error::classify(e, crate::error::Write::Conversation))?;
+        Ok(())
+    }
+
+    async fn insert_closure(
+        &mut self,
+        closure: &support_core::Closure,
+    ) -> support_core::StorageResult<()> {
+        sqlx::query::<Postgres>(crate::sql::INSERT_CLOSURE)
+            .bind(closure.conversation_id.as_uuid())
+            .bind(closure.closed_by.as_str())
+            .bind(crate::rows::micros(closure.closed_at))
+            .execute(self.conn())
+            .await
+            .map_err(crate::error::backend)?;
+        Ok(())
+    }
+
+    async fn message(
+        &mut self,
+        conversation: support_core::ConversationId,
+        id: support_core::MessageId,
+    ) -> support_core::StorageResult<Option<support_core::Message>> {
+        sqlx::query_as::<Postgres, crate::rows::MessageRecord>(crate::sql::MESSAGE_BY_ID)
+            .bind(conversation.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(self.conn())
+            .await
+            .map_err(crate::error::backend)?
+            .map(support_core::Message::try_from)
+            .transpose()
+    }
+
+    async fn message_by_client_id(
+        &mut self,
+        author: &support_core::UserId,
+        client_id: &support_core::ClientId,
+    ) -> support_core::StorageResult<Option<support_core::Message>> {
+        sqlx::query_as::<Postgres, crate::rows::MessageRecord>(crate::sql::MESSAGE_BY_CLIENT_ID)
+            .bind(author.as_str())
+            .bind(client_id.as_str())
+            .fetch_optional(self.conn())
+            .await
+            .map_err(crate::error::backend)?
+            .map(support_core::Message::try_from)
+            .transpose()
+    }
+
+    async fn insert_message(
+        &mut self,
+        m: &support_core::Message,
+    ) -> support_core::StorageResult<()> {
+        use crate::rows::micros;
+        sqlx::query::<Postgres>(crate::sql::INSERT_MESSAGE)
+            .bind(m.id.as_uuid())
+            .bind(m.conversation_id.as_uuid())
+            .bind(m.seq)
+            .bind(m.user_id.as_str())
+            .bind(m.content.as_str())
+            .bind(m.is_admin_message)
+            .bind(m.client_id.as_ref().map(|c| c.as_str()))
+            .bind(micros(m.created_at))
+            .bind(micros(m.updated_at))
+            .execute(self.conn())
+            .await
+            .map_err(|e| crate::error::classify(e, crate::error::Write::Message))?;
+        Ok(())
+    }
+
+    async fn newest_seen_mark(
+        &mut self,
+        conversation: support_core::ConversationId,
+        reader: &support_core::UserId,
+    ) -> support_core::StorageResult<Option<support_core::SeenMark>> {
+        sqlx::query_as::<Postgres, crate::rows::SeenMarkRecord>(crate::sql::NEWEST_SEEN_MARK)
+            .bind(conversation.as_uuid())
+            .bind(reader.as_str())
+            .fetch_optional(self.conn())
+            .await
+            .map_err(crate::error::backend)?
+            .map(support_core::SeenMark::try_from)
+            .transpose()
+    }
+
+    async fn count_messages(
+        &mut self,
+        conversation: support_core::ConversationId,
+        from_admins: bool,
+        up_to_seq: i64,
+    ) -> support_core::StorageResult<i64> {
+        sqlx::query_scalar::<Postgres, i64>(crate::sql::COUNT_MESSAGES)
+            .bind(conversation.as_uuid())
+            .bind(from_admins)
+            .bind(up_to_seq)
+            .fetch_one(self.conn())
+            .await
+            .map_err(crate::error::backend)
+    }
+
+    async fn insert_seen_mark(
+        &mut self,
+        mark: &support_core::SeenMark,
+    ) -> support_core::StorageResult<()> {
+        sqlx::query::<Postgres>(crate::sql::INSERT_SEEN_MARK)
+            .bind(mark.conversation_id.as_uuid())
+            .bind(mark.reader_id.as_str())
+            .bind(crate::rows::role_name(mark.reader_role))
+            .bind(mark.up_to.as_uuid())
+            .bind(mark.up_to_seq)
+            .bind(mark.seen_count)
+            .bind(crate::rows::micros(mark.seen_at))
+            .execute(self.conn())
+            .await
+            .map_err(crate::error::backend)?;
+        Ok(())
+    }
+
+    async fn commit(
+        self: Box<Self>,
+        events: Vec<support_core::NewEvent>,
+    ) -> support_core::StorageResult<Vec<support_core::Event>> {
+        self.commit_with_outbox(events, support_core::Outbox::default())
+            .await
+    }
+
+    async fn commit_with_outbox(
+        mut self: Box<Self>,
+        events: Vec<support_core::NewEvent>,
+        outbox: support_core::Outbox,
+    ) -> support_core::StorageResult<Vec<support_core::Event>> {
+        if !outbox.is_empty() {
+            // Before the event-log lock, which is held until commit.
+            self.apply_outbox(&outbox, events.first().map(|e| e.at))
+                .await?;
+        }
+        let mut committed = Vec::with_capacity(events.len());
+        if !events.is_empty() {
+            super::lock_event_log(self.conn()).await?;
+            // One statement for all of them: positions are assigned
+            // in VALUES order, so the sorted positions map to the
+            // events in order.
+            let mut sql = sqlx::QueryBuilder::<Postgres>::new(crate::sql::INSERT_EVENTS);
+            let mut payloads = Vec::with_capacity(events.len());
+            for event in &events {
+                payloads.push(crate::rows::payload_json(&event.payload)?);
+            }
+            sql.push_values(events.iter().zip(payloads), |mut row, (event, payload)| {
+                row.push_bind(event.payload.conversation_id().as_uuid())
+                    .push_bind(event.conversation_owner.as_str().to_owned())
+                    .push_bind(event.payload.name())
+                    .push_bind(payload)
+                    .push_bind(crate::rows::micros(event.at));
+            });
+            sql.push(" RETURNING seq");
+            let mut seqs: Vec<i64> = sql
+                .build_query_scalar::<i64>()
+                .fetch_all(self.conn())
+                .await
+                .map_err(crate::error::backend)?;
+            seqs.sort_unstable();
+            for (event, seq) in events.into_iter().zip(seqs) {
+                committed.push(support_core::Event {
+                    seq: support_core::EventSeq(seq),
+                    conversation_owner: event.conversation_owner,
+                    at: event.at,
+                    payload: event.payload,
+                });
+            }
+        }
+        self.finish().await?;
+        Ok(committed)
+    }
+}
