@@ -1,6 +1,7 @@
 //! SQL shared by both dialects. Placeholders are `$N`, which sqlx binds by
-//! number on SQLite too; what differs per dialect lives in `sqlite.rs` and
-//! `postgres.rs`.
+//! number on SQLite too (and so does the SQLite writer, see
+//! `sqlite/statement.rs`); what differs per dialect lives in `sqlite/` and
+//! `postgres/`.
 
 macro_rules! conversation_columns {
     ($p:literal) => {

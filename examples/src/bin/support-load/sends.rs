@@ -1,4 +1,6 @@
-//! Concurrent users posting messages as fast as the server answers.
+//! Concurrent users posting messages as fast as the server answers. After
+//! the run, every user's conversation must hold exactly the messages the
+//! server acknowledged: a fast server that loses a write fails the run.
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +27,7 @@ pub(crate) async fn run(
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0usize;
+                let mut created = 0i64;
                 let mut i = 0u64;
                 loop {
                     let now = Instant::now();
@@ -43,6 +46,7 @@ pub(crate) async fn run(
                         .send()
                         .await;
                     let ok = matches!(&response, Ok(r) if r.status().as_u16() == 201);
+                    created += i64::from(ok);
                     if let Ok(r) = response {
                         let _ = r.bytes().await;
                     }
@@ -54,16 +58,18 @@ pub(crate) async fn run(
                         }
                     }
                 }
-                (latencies, errors)
+                (latencies, errors, created)
             })
         })
         .collect();
     let mut all = Vec::new();
     let mut errors = 0;
+    let mut created_per_user = Vec::with_capacity(users);
     for task in tasks {
-        let (latencies, failed) = task.await?;
+        let (latencies, failed, created) = task.await?;
         all.extend(latencies);
         errors += failed;
+        created_per_user.push(created);
     }
     let cpu = server.cpu_seconds() - cpu_at_start;
     let summary = summarize(all);
@@ -80,6 +86,55 @@ pub(crate) async fn run(
     println!(
         "sends: server CPU {cpu:.2} s for about {total} requests (incl. warm-up share): {:.0} us per request",
         cpu * 1e6 / (total as f64 * (1.0 + warmup.as_secs_f64() / measure.as_secs_f64()))
+    );
+    check_nothing_lost(server, &client, &created_per_user, errors).await
+}
+
+/// Each user's stored message count against the sends the server answered
+/// 201 to (exact when no request failed, since a failed one may or may not
+/// have committed).
+async fn check_nothing_lost(
+    server: &Server,
+    client: &reqwest::Client,
+    created_per_user: &[i64],
+    errors: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut stored_total = 0i64;
+    for (n, created) in created_per_user.iter().enumerate() {
+        let token = server.token(&format!("load-user-{n}"), false);
+        let page: serde_json::Value = client
+            .get(format!("{}/conversations?limit=100", server.base()))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let stored: i64 = page["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|c| c["message_count"].as_i64())
+                    .sum()
+            })
+            .unwrap_or_default();
+        stored_total += stored;
+        if errors == 0 && stored != *created {
+            return Err(format!(
+                "load-user-{n}: the server acknowledged {created} sends but stores {stored} messages"
+            )
+            .into());
+        }
+    }
+    let acknowledged: i64 = created_per_user.iter().sum();
+    println!(
+        "sends: checked: {stored_total} messages stored for {acknowledged} acknowledged sends{}",
+        if errors == 0 {
+            " (exact per user)"
+        } else {
+            " (failed requests may have committed)"
+        }
     );
     Ok(())
 }
