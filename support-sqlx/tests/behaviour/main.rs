@@ -17,5 +17,6 @@ mod migrations;
 mod notifications;
 mod races;
 mod seen;
+mod sqlite_setup;
 mod validation;
 mod visibility;
