@@ -98,9 +98,11 @@ pub(crate) fn outcome_columns(outcome: &JobOutcome) -> (&'static str, Option<i64
             Some(crate::rows::micros(*at)),
             Some(error.clone()),
         ),
-        JobOutcome::Cancelled { reason } => {
-            (JobState::Cancelled.as_str(), None, Some(reason.clone()))
-        }
+        JobOutcome::Cancelled { reason } => (
+            JobState::Cancelled.as_str(),
+            None,
+            Some(reason.as_str().to_owned()),
+        ),
         JobOutcome::Dead { error } => (JobState::Dead.as_str(), None, Some(error.clone())),
     }
 }

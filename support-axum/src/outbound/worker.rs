@@ -193,9 +193,7 @@ impl Worker {
         let notification = match prepared {
             Prepared::Send(notification) => notification,
             Prepared::Skip(reason) => {
-                return JobOutcome::Cancelled {
-                    reason: reason.as_str().to_owned(),
-                };
+                return JobOutcome::Cancelled { reason };
             }
         };
         let Some(channel) = self.channels.get(&job.channel) else {

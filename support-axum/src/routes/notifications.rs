@@ -115,13 +115,8 @@ pub(crate) async fn jobs(
             )
         })?],
     };
-    let limit = parse_limit(query.limit.as_deref(), 200)?.unwrap_or(0);
-    if query.limit.is_some() && limit == 0 {
-        return Err(Problem::invalid(
-            "limit",
-            "limit must be an integer from 1 to 200",
-        ));
-    }
+    let limit = parse_limit(query.limit.as_deref(), JobQuery::MAX_LIMIT)?
+        .unwrap_or(JobQuery::DEFAULT_LIMIT);
     let jobs = api
         .support()
         .notification_jobs(&caller.principal, JobQuery { states, limit })

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Channel, NotificationKind};
+use super::{Channel, NotificationKind, SkipReason};
 use crate::ids::{ConversationId, UserId};
 
 pub use crate::ids::JobId;
@@ -57,6 +57,10 @@ pub struct PendingCancel {
     pub conversation_id: ConversationId,
     /// The kind of job to cancel.
     pub kind: NotificationKind,
+    /// Why, as recorded on the cancelled jobs.
+    pub reason: SkipReason,
+    /// When (the write's time).
+    pub at: DateTime<Utc>,
 }
 
 /// What a write adds to the notification queue, committed atomically with
@@ -169,12 +173,30 @@ pub struct ClaimedJob {
 }
 
 /// Which jobs to list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobQuery {
     /// Only these states (all when empty).
     pub states: Vec<JobState>,
-    /// At most this many, newest first.
+    /// At most this many, newest first: 1 to [`JobQuery::MAX_LIMIT`] when
+    /// listed through `Support::notification_jobs`.
     pub limit: u32,
+}
+
+impl JobQuery {
+    /// The default page size.
+    pub const DEFAULT_LIMIT: u32 = 50;
+    /// The largest page `Support::notification_jobs` accepts.
+    pub const MAX_LIMIT: u32 = 200;
+}
+
+impl Default for JobQuery {
+    /// Every state, the default page size.
+    fn default() -> Self {
+        Self {
+            states: Vec::new(),
+            limit: Self::DEFAULT_LIMIT,
+        }
+    }
 }
 
 /// How a claimed job ended, as a worker reports it.
@@ -192,7 +214,7 @@ pub enum JobOutcome {
     /// Not needed any more.
     Cancelled {
         /// Why.
-        reason: String,
+        reason: SkipReason,
     },
     /// Failed for good.
     Dead {

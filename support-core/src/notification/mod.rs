@@ -38,7 +38,7 @@ pub use job::{
     ClaimedJob, Job, JobId, JobOutcome, JobQuery, JobState, NewJob, Outbox, PendingCancel,
     Recipient,
 };
-pub use preferences::{Preference, PreferenceChange};
+pub use preferences::Preference;
 pub use retry::{RetryPolicy, error_chain};
 pub use rules::NotificationRules;
 

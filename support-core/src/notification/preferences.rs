@@ -15,9 +15,6 @@ pub struct Preference {
     pub enabled: bool,
 }
 
-/// A caller's change to their switches (the ones named; others stay).
-pub type PreferenceChange = Vec<Preference>;
-
 /// Every kind × channel switch, with defaults (on) where `stored` has none.
 pub(crate) fn complete(stored: &[Preference]) -> Vec<Preference> {
     let mut all = Vec::new();

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::job::{JobId, NewJob, Outbox, PendingCancel, Recipient};
-use super::{Channel, NotificationKind};
+use super::{Channel, NotificationKind, SkipReason};
 use crate::conversation::Conversation;
 use crate::events::{EventPayload, NewEvent};
 use crate::principal::Role;
@@ -88,6 +88,7 @@ pub(crate) fn outbox_for(
                     rules,
                     conversation,
                     NotificationKind::UserMessage,
+                    now,
                 );
                 for channel in &rules.user_channels {
                     outbox.enqueue.push(job(
@@ -120,7 +121,7 @@ pub(crate) fn outbox_for(
                     Role::Admin => NotificationKind::UserMessage,
                 };
                 if mark.seen_count >= conversation.messages_for_reader(mark.reader_role) {
-                    cancel(&mut outbox, rules, conversation, kind);
+                    cancel(&mut outbox, rules, conversation, kind, now);
                 }
             }
             EventPayload::ConversationCreated(_) | EventPayload::ConversationUpdated(_) => {}
@@ -131,8 +132,8 @@ pub(crate) fn outbox_for(
     outbox
 }
 
-/// Cancels scheduled jobs of `kind`, when the rules can make such jobs at
-/// all (otherwise it would be a write for nothing on every message; a job
+/// Cancels scheduled jobs of `kind` as seen (an admin who answers has
+/// seen what they answer), when the rules can make such jobs at all (otherwise it would be a write for nothing on every message; a job
 /// left from an earlier configuration is still skipped at delivery when its
 /// messages were seen).
 fn cancel(
@@ -140,6 +141,7 @@ fn cancel(
     rules: &NotificationRules,
     conversation: &Conversation,
     kind: NotificationKind,
+    now: DateTime<Utc>,
 ) {
     if rules.channels_for(kind).is_empty() {
         return;
@@ -147,6 +149,8 @@ fn cancel(
     let cancel = PendingCancel {
         conversation_id: conversation.id,
         kind,
+        reason: SkipReason::Seen,
+        at: now,
     };
     if !outbox.cancel.contains(&cancel) {
         outbox.cancel.push(cancel);

@@ -19,9 +19,6 @@ use super::Support;
 
 /// Most new messages one notification lists.
 const MAX_LISTED: u32 = 20;
-/// Default and largest page of `notification_jobs`.
-const JOBS_DEFAULT_LIMIT: u32 = 50;
-const JOBS_MAX_LIMIT: u32 = 200;
 
 impl Support {
     /// Now, by this service's clock (microseconds, as stored).
@@ -71,28 +68,47 @@ impl Support {
             return Ok(Prepared::Skip(SkipReason::Gone));
         };
         let conversation = row.conversation;
-        let recent = {
-            let mut recent = self
-                .storage
-                .messages(conversation.id, MessageRange::Latest { limit: 100 })
-                .await?;
-            recent.sort_by_key(|m| m.seq);
-            recent
+        // The cheap checks first, from the counters and the recipient's
+        // settings; the messages are read only for a job that sends.
+        let unread_replies = conversation.admin_message_count - row.viewer_seen_count.unwrap_or(0);
+        let moot = match job.kind {
+            NotificationKind::AdminReply => unread_replies <= 0,
+            NotificationKind::UserMessage => !conversation.awaiting_reply(),
         };
+        if moot {
+            return Ok(Prepared::Skip(SkipReason::Seen));
+        }
+        let contact = match &job.recipient {
+            Recipient::User(user) => {
+                let stored = self.storage.preferences(user).await?;
+                if !preferences::enabled(&stored, job.kind, job.channel) {
+                    return Ok(Prepared::Skip(SkipReason::OptedOut));
+                }
+                let contact = contacts.contact(user).await?.unwrap_or_default();
+                let reachable = match job.channel {
+                    Channel::Email => contact.email.is_some(),
+                    Channel::Sms => contact.phone.is_some(),
+                    Channel::Webhook => true,
+                };
+                if !reachable {
+                    return Ok(Prepared::Skip(SkipReason::NoAddress));
+                }
+                Some(contact)
+            }
+            Recipient::Team => None,
+        };
+        let mut recent = self
+            .storage
+            .messages(conversation.id, MessageRange::Latest { limit: 100 })
+            .await?;
+        recent.sort_by_key(|m| m.seq);
         let unseen: Vec<_> = match job.kind {
             NotificationKind::AdminReply => {
-                let unread = conversation.admin_message_count - row.viewer_seen_count.unwrap_or(0);
-                if unread <= 0 {
-                    return Ok(Prepared::Skip(SkipReason::Seen));
-                }
                 let admin: Vec<_> = recent.into_iter().filter(|m| m.is_admin_message).collect();
-                let skip = admin.len().saturating_sub(unread as usize);
+                let skip = admin.len().saturating_sub(unread_replies as usize);
                 admin.into_iter().skip(skip).collect()
             }
             NotificationKind::UserMessage => {
-                if !conversation.awaiting_reply() {
-                    return Ok(Prepared::Skip(SkipReason::Seen));
-                }
                 let answered = recent
                     .iter()
                     .rposition(|m| m.is_admin_message)
@@ -115,25 +131,6 @@ impl Support {
                 created_at: m.created_at,
             })
             .collect();
-        let contact = match &job.recipient {
-            Recipient::User(user) => {
-                let stored = self.storage.preferences(user).await?;
-                if !preferences::enabled(&stored, job.kind, job.channel) {
-                    return Ok(Prepared::Skip(SkipReason::OptedOut));
-                }
-                let contact = contacts.contact(user).await?.unwrap_or_default();
-                let reachable = match job.channel {
-                    Channel::Email => contact.email.is_some(),
-                    Channel::Sms => contact.phone.is_some(),
-                    Channel::Webhook => true,
-                };
-                if !reachable {
-                    return Ok(Prepared::Skip(SkipReason::NoAddress));
-                }
-                Some(contact)
-            }
-            Recipient::Team => None,
-        };
         Ok(Prepared::Send(Notification {
             delivery_id: job.id,
             kind: job.kind,
@@ -180,23 +177,21 @@ impl Support {
         self.preferences(who).await
     }
 
-    /// The notification queue (admins), newest first. `limit` 1 to 200
-    /// (default 50).
+    /// The notification queue (admins), newest first. `limit` 1 to
+    /// [`JobQuery::MAX_LIMIT`].
     pub async fn notification_jobs(
         &self,
         who: &Principal,
-        mut query: JobQuery,
+        query: JobQuery,
     ) -> Result<Vec<Job>, SupportError> {
         policy::require_admin(who, "only admins can read the notification queue")?;
-        query.limit = match query.limit {
-            0 => JOBS_DEFAULT_LIMIT,
-            n if n <= JOBS_MAX_LIMIT => n,
-            _ => {
-                return Err(
-                    InvalidInput::new("limit", format!("must be 1 to {JOBS_MAX_LIMIT}")).into(),
-                );
-            }
-        };
+        if !(1..=JobQuery::MAX_LIMIT).contains(&query.limit) {
+            return Err(InvalidInput::new(
+                "limit",
+                format!("limit must be an integer from 1 to {}", JobQuery::MAX_LIMIT),
+            )
+            .into());
+        }
         Ok(self.storage.jobs(&query).await?)
     }
 

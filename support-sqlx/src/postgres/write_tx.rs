@@ -41,16 +41,14 @@ impl PostgresWriteTx {
     async fn apply_outbox(
         &mut self,
         outbox: &support_core::Outbox,
-        at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> support_core::StorageResult<()> {
         use crate::rows::micros;
         for cancel in &outbox.cancel {
-            let now = at.unwrap_or_else(chrono::Utc::now);
             sqlx::query::<Postgres>(crate::outbox::CANCEL_SCHEDULED)
                 .bind(cancel.conversation_id.as_uuid())
                 .bind(cancel.kind.as_str())
-                .bind(support_core::SkipReason::Seen.as_str())
-                .bind(micros(now))
+                .bind(cancel.reason.as_str())
+                .bind(micros(cancel.at))
                 .execute(self.conn())
                 .await
                 .map_err(crate::error::backend)?;
@@ -273,8 +271,7 @@ impl support_core::WriteTx for PostgresWriteTx {
     ) -> support_core::StorageResult<Vec<support_core::Event>> {
         if !outbox.is_empty() {
             // Before the event-log lock, which is held until commit.
-            self.apply_outbox(&outbox, events.first().map(|e| e.at))
-                .await?;
+            self.apply_outbox(&outbox).await?;
         }
         let mut committed = Vec::with_capacity(events.len());
         if !events.is_empty() {

@@ -35,6 +35,11 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Writes that queue up share one transaction (group commit, see
 /// [`SqliteWriteTx`]), and batches start with `BEGIN IMMEDIATE`, so a
 /// read-then-write never fails to upgrade its lock.
+///
+/// Write statements run on the calling task, so a write that finds the
+/// database locked by another process (or by the host writing through the
+/// pool) waits on its runtime thread, up to [`BUSY_TIMEOUT`]. One process
+/// writing through this storage never waits that way.
 #[derive(Clone, Debug)]
 pub struct SqliteStorage {
     pool: SqlitePool,

@@ -2,11 +2,10 @@
 //! (`crate::sql`, `crate::outbox`), run inline (see `group_commit`).
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use rusqlite::Row;
 use support_core::{
     ClientId, Closure, Conversation, ConversationId, Event, EventSeq, Message, MessageId, NewEvent,
-    Outbox, SeenMark, SkipReason, StorageError, StorageResult, UserId, WriteTx,
+    Outbox, SeenMark, StorageError, StorageResult, UserId, WriteTx,
 };
 
 use super::group_commit::SqliteWriteTx;
@@ -52,16 +51,15 @@ impl SqliteWriteTx {
     }
 
     /// Cancels, then enqueues (coalescing on the key), in this transaction.
-    fn apply_outbox(&self, outbox: &Outbox, at: Option<DateTime<Utc>>) -> StorageResult<()> {
+    fn apply_outbox(&self, outbox: &Outbox) -> StorageResult<()> {
         for cancel in &outbox.cancel {
-            let now = micros(at.unwrap_or_else(Utc::now));
             self.execute(
                 outbox::CANCEL_SCHEDULED,
                 &[
                     &cancel.conversation_id.as_uuid(),
                     &cancel.kind.as_str(),
-                    &SkipReason::Seen.as_str(),
-                    &now,
+                    &cancel.reason.as_str(),
+                    &micros(cancel.at),
                 ],
                 Write::Other,
             )?;
@@ -274,7 +272,7 @@ impl WriteTx for SqliteWriteTx {
         outbox: Outbox,
     ) -> StorageResult<Vec<Event>> {
         if !outbox.is_empty() {
-            self.apply_outbox(&outbox, events.first().map(|e| e.at))?;
+            self.apply_outbox(&outbox)?;
         }
         // One writer: positions are in commit order already.
         let mut committed = Vec::with_capacity(events.len());
