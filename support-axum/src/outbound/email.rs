@@ -20,7 +20,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use support_core::notification::NotificationMessage;
 use support_core::{Deliver, DeliveryError, Notification, NotificationKind};
 
-use super::payload::render_text;
+use super::payload::{conversation_link, render_text};
 use crate::html::escape;
 
 /// Where and how to send.
@@ -139,8 +139,8 @@ impl EmailChannel {
         let link = self
             .config
             .link_template
-            .as_ref()
-            .map(|t| t.replace("{id}", &notification.conversation_id.to_string()));
+            .as_deref()
+            .map(|template| conversation_link(template, notification.conversation_id));
         let messages = &notification.messages;
         let text = render_text(notification, messages, link.as_deref());
         let html = render_html(notification, messages, link.as_deref());

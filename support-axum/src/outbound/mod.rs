@@ -1,5 +1,5 @@
 //! Outbound notification channels: the delivery side of the transactional
-//! outbox. //! Delivers the notification jobs `support-core` decides and
+//! outbox. Delivers the notification jobs `support-core` decides and
 //! `support-sqlx` queues: a [`Worker`] claims due jobs with a lease, asks
 //! core what to send, hands it to a channel and reports the outcome
 //! (retrying with backoff, or marking the job dead). Delivery is at least

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use support_core::notification::NotificationMessage;
-use support_core::{Notification, NotificationKind};
+use support_core::{ConversationId, Notification, NotificationKind};
 
 /// The JSON body of a webhook call (Standard Webhooks shape: `type`,
 /// `timestamp`, `data`).
@@ -92,6 +92,12 @@ impl<'a> NotificationPayload<'a> {
             },
         }
     }
+}
+
+/// The link to a conversation: `template` (a channel's `link_template`)
+/// with `{id}` replaced by the conversation's id.
+pub(crate) fn conversation_link(template: &str, conversation: ConversationId) -> String {
+    template.replace("{id}", &conversation.to_string())
 }
 
 /// A plain-text rendering: a headline, the messages, the link.

@@ -19,7 +19,7 @@ use sha2::Sha256;
 use support_core::notification::NotificationMessage;
 use support_core::{Deliver, DeliveryError, Notification};
 
-use super::payload::NotificationPayload;
+use super::payload::{NotificationPayload, conversation_link};
 
 /// The signature scheme version in `webhook-signature`.
 pub const SIGNATURE_VERSION: &str = "v1";
@@ -204,8 +204,8 @@ impl WebhookChannel {
         let link = self
             .config
             .link_template
-            .as_ref()
-            .map(|t| t.replace("{id}", &notification.conversation_id.to_string()));
+            .as_deref()
+            .map(|template| conversation_link(template, notification.conversation_id));
         let mut messages = notification.messages.clone();
         loop {
             let payload = NotificationPayload::new(notification, &messages, link.clone(), now);
