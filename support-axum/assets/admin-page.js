@@ -50,8 +50,10 @@ function conversationView(id) {
 
   const paint = (c) => {
     conversation = { ...(conversation || {}), ...c };
-    title.textContent = conversation.user_id;
-    document.title = `${conversation.user_id} · Support desk`;
+    const who = conversation.user_name || conversation.user_id;
+    title.textContent = who;
+    title.title = conversation.user_name ? conversation.user_id : '';
+    document.title = `${who} · Support desk`;
     const open = conversation.status === 'open';
     status.textContent = open ? (conversation.awaiting_reply ? 'Awaiting reply' : 'Open') : 'Resolved';
     status.className = `sp-tag ${open ? (conversation.awaiting_reply ? 'sp-tag--awaiting' : 'sp-tag--open') : 'sp-tag--closed'}`;

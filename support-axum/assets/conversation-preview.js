@@ -10,7 +10,7 @@ export class ConversationPreview extends HTMLElement {
   /** `conversation`: a Conversation object; `href`: where it opens; `current`. */
   update({ conversation: c, href, current }) {
     const last = c.last_message;
-    const signature = JSON.stringify([c.id, c.status, c.unread_count, c.awaiting_reply,
+    const signature = JSON.stringify([c.id, c.user_name, c.status, c.unread_count, c.awaiting_reply,
       c.last_message_at, last && last.id, last && last.seen_by.length, href, current]);
     if (signature === this.signature) return;
     this.signature = signature;
@@ -28,12 +28,14 @@ export class ConversationPreview extends HTMLElement {
       ? h('span', { class: 'sp-badge', 'data-unread': c.unread_count },
         String(c.unread_count), srOnly(c.unread_count === 1 ? ' unread message' : ' unread messages'))
       : null;
+    // The host's display name when it gave one; the id otherwise (and as a tooltip).
+    const who = c.user_name || c.user_id;
     const link = h('a', { class: 'sp-preview-link', href, 'aria-current': current ? 'page' : null },
       h('span', { class: `sp-avatar ${hue(c.user_id)}`, 'aria-hidden': 'true' },
-        (c.user_id || '?').charAt(0).toUpperCase()),
+        (who || '?').charAt(0).toUpperCase()),
       h('span', { class: 'sp-preview-main' },
         h('span', { class: 'sp-preview-top' },
-          h('span', { class: 'sp-preview-user' }, c.user_id),
+          h('span', { class: 'sp-preview-user', title: c.user_name ? c.user_id : null }, who),
           tags,
           h('time', { datetime: c.last_message_at, title: fullTime(c.last_message_at) },
             ago(c.last_message_at))),

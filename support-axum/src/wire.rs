@@ -113,6 +113,10 @@ pub struct ConversationBody {
     pub closed_at: Option<DateTime<Utc>>,
     /// Number of messages (extension).
     pub message_count: i64,
+    /// The user's display name, as the host last gave it (the token's
+    /// `name` claim when they wrote), or `null` (extension). Text, not
+    /// markup.
+    pub user_name: Option<String>,
 }
 
 impl From<ConversationView> for ConversationBody {
@@ -130,6 +134,7 @@ impl From<ConversationView> for ConversationBody {
             awaiting_reply: view.awaiting_reply,
             closed_at: c.closed_at,
             message_count: c.message_count,
+            user_name: view.user_name,
         }
     }
 }

@@ -95,6 +95,9 @@ pub struct ConversationView {
     pub unread_count: i64,
     /// See [`Conversation::awaiting_reply`].
     pub awaiting_reply: bool,
+    /// The owner's display name, as the host last vouched for it (the
+    /// `name` of their contact details), when known.
+    pub user_name: Option<String>,
 }
 
 impl Conversation {

@@ -99,6 +99,8 @@ pub struct InboxRow {
     pub last_message: Option<Message>,
     /// `seen_count` of the viewer's newest seen mark, if any.
     pub viewer_seen_count: Option<i64>,
+    /// The owner's stored display name, if any.
+    pub user_name: Option<String>,
 }
 
 impl InboxRow {
@@ -122,6 +124,7 @@ impl InboxRow {
                 .and_then(|mut views| views.pop()),
             conversation: self.conversation,
             unread_count,
+            user_name: self.user_name,
         }
     }
 }

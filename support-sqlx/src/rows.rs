@@ -112,6 +112,7 @@ pub(crate) struct InboxRecord {
     m_client_id: Option<String>,
     m_created_at: Option<i64>,
     m_updated_at: Option<i64>,
+    user_name: Option<String>,
     viewer_seen_count: Option<i64>,
 }
 
@@ -153,6 +154,7 @@ impl TryFrom<InboxRecord> for InboxRow {
             conversation,
             last_message,
             viewer_seen_count: row.viewer_seen_count,
+            user_name: row.user_name,
         })
     }
 }

@@ -49,14 +49,16 @@ macro_rules! seen_mark_columns {
 
 pub(crate) use conversation_columns;
 
-/// The head of every inbox query: conversation, newest message, and the
-/// viewer's newest seen count (bound as the first parameter).
+/// The head of every inbox query: conversation, newest message, the owner's
+/// stored name, and the viewer's newest seen count (bound as the first
+/// parameter).
 pub(crate) const INBOX_SELECT: &str = concat!(
     "SELECT ",
     conversation_columns!("c."),
     ", m.id AS m_id, m.seq AS m_seq, m.user_id AS m_user_id, m.content AS m_content, ",
     "m.is_admin_message AS m_is_admin_message, m.client_id AS m_client_id, ",
     "m.created_at AS m_created_at, m.updated_at AS m_updated_at, ",
+    "(SELECT ct.name FROM support_contacts ct WHERE ct.user_id = c.user_id) AS user_name, ",
     "(SELECT s.seen_count FROM support_seen_marks s ",
     "WHERE s.conversation_id = c.id AND s.reader_id = "
 );
@@ -76,6 +78,7 @@ pub(crate) const INBOX_ONE: &str = concat!(
     ", m.id AS m_id, m.seq AS m_seq, m.user_id AS m_user_id, m.content AS m_content, ",
     "m.is_admin_message AS m_is_admin_message, m.client_id AS m_client_id, ",
     "m.created_at AS m_created_at, m.updated_at AS m_updated_at, ",
+    "(SELECT ct.name FROM support_contacts ct WHERE ct.user_id = c.user_id) AS user_name, ",
     "(SELECT s.seen_count FROM support_seen_marks s ",
     "WHERE s.conversation_id = c.id AND s.reader_id = $2 ",
     "ORDER BY s.up_to_seq DESC LIMIT 1) AS viewer_seen_count ",

@@ -136,6 +136,14 @@ impl Server {
         self.actor(token)
     }
 
+    /// A user whose token carries a display name.
+    pub fn user_named(&self, id: &str, name: &str) -> Actor {
+        let mut claims = claims(id, ClaimsRole::User);
+        claims.name = Some(name.to_owned());
+        let token = JwtIdentity::hs256(SECRET).issue(&claims).expect("issue");
+        self.actor(token)
+    }
+
     /// No credentials at all.
     pub fn anonymous(&self) -> Actor {
         Actor {

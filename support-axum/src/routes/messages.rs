@@ -26,23 +26,21 @@ fn new_message(body: NewMessageBody) -> NewMessage {
 /// logged, the message stands.
 async fn remember_contact(api: &SupportApi, caller: &crate::auth::Authenticated) {
     let profile = &caller.profile;
-    if profile.email.is_none() && profile.phone.is_none() {
-        return;
-    }
-    // Stored only to reach the user; not at all when nothing would.
-    if !api
+    // The name is shown to admins; addresses are stored only to reach the
+    // user, so not at all when no channel would.
+    let reaches = api
         .support()
         .config()
         .notifications
-        .reaches_user_addresses()
-    {
-        return;
-    }
+        .reaches_user_addresses();
     let contact = support_core::Contact {
         name: profile.name.clone(),
-        email: profile.email.clone(),
-        phone: profile.phone.clone(),
+        email: profile.email.clone().filter(|_| reaches),
+        phone: profile.phone.clone().filter(|_| reaches),
     };
+    if contact == support_core::Contact::default() {
+        return;
+    }
     let user = &caller.principal.id;
     if api.contact_is_stored(user, &contact) {
         return;
@@ -88,12 +86,16 @@ pub(crate) async fn send(
     Caller(caller): Caller,
     ApiJson(body): ApiJson<NewMessageBody>,
 ) -> Result<(StatusCode, Json<SentBody>), Problem> {
-    let sent = api
+    let mut sent = api
         .support()
         .send(&caller.principal, new_message(body))
         .await?;
     if sent.created {
         remember_contact(&api, &caller).await;
+    }
+    if sent.conversation.user_name.is_none() {
+        // The sender owns the conversation: their name is the token's.
+        sent.conversation.user_name = caller.profile.name.clone();
     }
     Ok((
         created_or_replayed(sent.created),

@@ -142,6 +142,9 @@ impl Support {
                 seen_by: Vec::new(),
             }),
             conversation,
+            // The sender's own name: the host knows it (a token's claim),
+            // storage may not yet.
+            user_name: None,
         };
         Ok(Sent {
             conversation,

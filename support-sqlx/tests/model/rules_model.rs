@@ -442,6 +442,8 @@ impl Model {
                 .map(|last| self.message_view(c, last)),
             unread_count: conversation.unread(viewer),
             awaiting_reply: conversation.awaiting_reply(),
+            // The model's users never give a name (no contact details).
+            user_name: None,
         }
     }
 }

@@ -32,8 +32,11 @@ test('a user and an admin talk live, the admin resolves, the next message starts
   await user.page.locator('support-message[data-state="sent"]', { hasText: 'Hello, my invoice is wrong' }).waitFor();
   assert.equal(await box.inputValue(), '', 'the box is emptied after sending');
 
-  // The desk's inbox shows it live, unread and awaiting a reply.
-  const row = admin.page.locator('conversation-preview', { hasText: 'alice' });
+  // The desk's inbox shows it live, under the name the host gave alice,
+  // unread and awaiting a reply.
+  const row = admin.page.locator('conversation-preview', { hasText: 'Alice Example' });
+  assert.equal(await row.locator('.sp-preview-user').textContent(), 'Alice Example');
+  assert.equal(await row.locator('.sp-preview-user').getAttribute('title'), 'alice');
   await row.locator('.sp-badge[data-unread="1"]').waitFor();
   await row.getByText('Awaiting reply').waitFor();
   await row.getByText('Hello, my invoice is wrong').waitFor();
@@ -50,7 +53,7 @@ test('a user and an admin talk live, the admin resolves, the next message starts
   // The admin opens the conversation (no reload) and replies.
   await row.locator('a').click();
   await admin.page.waitForURL(/\/admin\/support\/[0-9a-f-]{36}$/);
-  await admin.page.locator('.sp-conv-title', { hasText: 'alice' }).waitFor();
+  await admin.page.locator('.sp-conv-title', { hasText: 'Alice Example' }).waitFor();
   await admin.page.locator('support-message.sp-msg--user', { hasText: 'It says March' }).waitFor();
   // Seeing the messages clears the badge.
   await row.locator('.sp-badge').waitFor({ state: 'detached' });
