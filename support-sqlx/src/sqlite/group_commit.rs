@@ -30,6 +30,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -108,6 +109,9 @@ impl Writer {
     /// Joins the open batch, or opens one with `BEGIN IMMEDIATE`.
     pub(crate) async fn begin(self: &Arc<Self>) -> StorageResult<SqliteWriteTx> {
         let mut batch = self.acquire().await;
+        if !batch.open {
+            batch = open_batch(batch).await?;
+        }
         if let Err(error) = batch.start_member() {
             release(self, batch);
             return Err(error);
@@ -150,7 +154,10 @@ fn open_connection(settings: &WriterSettings) -> Result<Connection, rusqlite::Er
         &settings.path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Statements run on the caller's task and must never sleep there: a
+    // batch waits for another process's lock on a blocking thread instead
+    // (see `open_batch`), and holds the lock from then on.
+    conn.busy_timeout(Duration::ZERO)?;
     conn.pragma_update(None, "foreign_keys", settings.foreign_keys)?;
     conn.pragma_update(None, "synchronous", settings.synchronous)?;
     // Savepoint journals in memory: a member's undo copies are small and
@@ -187,19 +194,76 @@ impl Drop for Queued<'_> {
     }
 }
 
+/// Sees that an open batch gets committed: by a task (after the writers
+/// queued meanwhile joined it), or, with no runtime to run one (a
+/// transaction dropped on a plain thread), right here if the writer is
+/// free; if it is not, its holder commits or hands on the batch.
 fn spawn_settle(writer: &Arc<Writer>) {
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(Arc::clone(writer).settle());
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(Arc::clone(writer).settle());
+        }
+        Err(_) => {
+            if let Ok(mut batch) = Arc::clone(&writer.batch).try_lock_owned() {
+                batch.commit();
+            }
+        }
     }
 }
 
-/// Lets go of the writer without committing: if a batch is open, a task
-/// commits it unless a queued writer takes it on first.
-fn release(writer: &Arc<Writer>, batch: OwnedMutexGuard<Batch>) {
-    let open = batch.open;
+/// Lets go of the writer without committing: if a batch is open, it is
+/// committed soon (see [`spawn_settle`]) unless a queued writer takes it on
+/// first.
+fn release(writer: &Arc<Writer>, mut batch: OwnedMutexGuard<Batch>) {
+    if !batch.open {
+        return;
+    }
+    if tokio::runtime::Handle::try_current().is_err() {
+        batch.commit();
+        return;
+    }
     drop(batch);
-    if open {
-        spawn_settle(writer);
+    spawn_settle(writer);
+}
+
+/// Opens a batch transaction. When another connection holds SQLite's write
+/// lock (another process, or the host writing through the pool), waits for
+/// it on a blocking thread, up to [`BUSY_TIMEOUT`].
+async fn open_batch(mut batch: OwnedMutexGuard<Batch>) -> StorageResult<OwnedMutexGuard<Batch>> {
+    match batch.try_open() {
+        Ok(()) => Ok(batch),
+        Err(error) if is_busy(&error) => {
+            let (back, returned) = oneshot::channel();
+            tokio::task::spawn_blocking(move || {
+                let mut batch = batch;
+                let opened = batch.open_waiting();
+                let _ = back.send((batch, opened));
+            });
+            let (batch, opened) = returned.await.map_err(|_| writer_stopped())?;
+            opened.map_err(classify_rusqlite)?;
+            Ok(batch)
+        }
+        Err(error) => Err(classify_rusqlite(error)),
+    }
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// An open batch on its way to a blocking thread: committed when dropped
+/// there, or when the task is dropped without running (the runtime shuts
+/// down), so no batch is left open with members waiting.
+struct Settling(Option<OwnedMutexGuard<Batch>>);
+
+impl Drop for Settling {
+    fn drop(&mut self) {
+        if let Some(mut batch) = self.0.take() {
+            batch.commit();
+        }
     }
 }
 
@@ -210,12 +274,15 @@ async fn settle_owned(batch: OwnedMutexGuard<Batch>) -> StorageResult<OwnedMutex
         return Ok(batch);
     }
     let (back, returned) = oneshot::channel();
+    let settling = Settling(Some(batch));
     tokio::task::spawn_blocking(move || {
-        let mut batch = batch;
-        batch.commit();
-        // The caller may have gone (a cancelled request): the writer is
-        // then released here.
-        let _ = back.send(batch);
+        let mut settling = settling;
+        if let Some(mut batch) = settling.0.take() {
+            batch.commit();
+            // The caller may have gone (a cancelled request): the writer is
+            // then released here.
+            let _ = back.send(batch);
+        }
     });
     // An error only when the runtime shuts down and the task never ran:
     // the batch was dropped uncommitted, and its members are told so.
@@ -227,16 +294,30 @@ fn writer_stopped() -> StorageError {
 }
 
 impl Batch {
-    /// Starts a member: the batch transaction if none is open, then the
-    /// member's savepoint.
-    fn start_member(&mut self) -> StorageResult<()> {
-        if !self.open {
-            self.conn
-                .execute_batch("BEGIN IMMEDIATE")
-                .map_err(classify_rusqlite)?;
-            self.open = true;
-            self.size = 0;
+    /// `BEGIN IMMEDIATE`, failing at once if another connection writes.
+    fn try_open(&mut self) -> Result<(), rusqlite::Error> {
+        if !self.conn.is_autocommit() {
+            // A transaction a failed ROLLBACK left behind: nobody waits on
+            // it any more (its members were told), so it goes.
+            self.conn.execute_batch("ROLLBACK")?;
         }
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.open = true;
+        self.size = 0;
+        Ok(())
+    }
+
+    /// [`Self::try_open`], waiting up to [`BUSY_TIMEOUT`] for the lock
+    /// (blocking).
+    fn open_waiting(&mut self) -> Result<(), rusqlite::Error> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        let opened = self.try_open();
+        self.conn.busy_timeout(Duration::ZERO)?;
+        opened
+    }
+
+    /// Starts a member in the open batch: its savepoint.
+    fn start_member(&mut self) -> StorageResult<()> {
         if let Err(error) = self.conn.execute_batch("SAVEPOINT member") {
             self.check_alive();
             return Err(classify_rusqlite(error));
@@ -284,13 +365,16 @@ impl Batch {
         self.open
     }
 
-    /// Commits the open batch (blocking: may fsync or checkpoint) and tells
-    /// its members.
+    /// Commits the open batch (blocking: may fsync, checkpoint, or wait
+    /// for a reader to let go of the WAL) and tells its members.
     fn commit(&mut self) {
         if !self.check_alive() {
             return;
         }
-        let outcome = match self.conn.execute_batch("COMMIT") {
+        let _ = self.conn.busy_timeout(BUSY_TIMEOUT);
+        let committed = self.conn.execute_batch("COMMIT");
+        let _ = self.conn.busy_timeout(Duration::ZERO);
+        let outcome = match committed {
             Ok(()) => Ok(()),
             Err(error) => {
                 if !self.conn.is_autocommit() {
@@ -333,6 +417,8 @@ fn shared(outcome: &Outcome) -> Outcome {
 
 /// A write transaction: a member of the open batch, holding the writer
 /// connection until it commits or is dropped (which undoes its writes).
+/// The task that holds one must not begin another write on the same
+/// storage before it ends: that write would wait for this one forever.
 pub struct SqliteWriteTx {
     batch: Option<OwnedMutexGuard<Batch>>,
     writer: Arc<Writer>,
@@ -345,7 +431,19 @@ impl fmt::Debug for SqliteWriteTx {
 }
 
 impl SqliteWriteTx {
-    pub(crate) fn conn(&self) -> &Connection {
+    /// The connection, while the batch transaction stands. Once SQLite has
+    /// rolled it back on its own (an I/O error, a full disk), a statement
+    /// would run and commit by itself: refused, and the member retries.
+    pub(crate) fn batch_conn(&self) -> StorageResult<&Connection> {
+        let conn = self.conn();
+        if conn.is_autocommit() {
+            Err(lost())
+        } else {
+            Ok(conn)
+        }
+    }
+
+    fn conn(&self) -> &Connection {
         match self.batch.as_ref() {
             Some(batch) => &batch.conn,
             // `batch` is taken only by `finish` (which consumes the

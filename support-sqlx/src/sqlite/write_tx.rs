@@ -24,7 +24,7 @@ const INSERT_EVENT: &str = concat!(
 
 impl SqliteWriteTx {
     fn execute(&self, sql: &str, params: Params<'_>, write: Write) -> StorageResult<usize> {
-        execute(self.conn(), sql, params).map_err(|e| classify_rusqlite_write(e, write))
+        execute(self.batch_conn()?, sql, params).map_err(|e| classify_rusqlite_write(e, write))
     }
 
     fn fetch<R, T>(
@@ -36,7 +36,7 @@ impl SqliteWriteTx {
     where
         T: TryFrom<R, Error = StorageError>,
     {
-        query_one(self.conn(), sql, params, decode)
+        query_one(self.batch_conn()?, sql, params, decode)
             .map_err(classify_rusqlite)?
             .map(T::try_from)
             .transpose()
@@ -86,7 +86,7 @@ impl SqliteWriteTx {
     fn append_event(&self, event: &NewEvent) -> StorageResult<i64> {
         let payload = payload_json(&event.payload)?;
         query_one(
-            self.conn(),
+            self.batch_conn()?,
             INSERT_EVENT,
             &[
                 &event.payload.conversation_id().as_uuid(),
@@ -236,7 +236,7 @@ impl WriteTx for SqliteWriteTx {
         up_to_seq: i64,
     ) -> StorageResult<i64> {
         query_one(
-            self.conn(),
+            self.batch_conn()?,
             sql::COUNT_MESSAGES,
             &[&conversation.as_uuid(), &from_admins, &up_to_seq],
             |row| row.get::<_, i64>(0),

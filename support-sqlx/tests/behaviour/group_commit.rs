@@ -180,3 +180,125 @@ async fn concurrent_writers_all_get_their_own_committed_result() {
         .collect();
     assert_eq!(ids.len(), 40);
 }
+
+async fn yield_times(n: usize) {
+    for _ in 0..n {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Sends and queue claims, many of them cancelled at some await point (as
+/// request timeouts do): nobody hangs, and every acknowledged send is
+/// stored.
+async fn cancelled_writers_never_strand_a_batch_or_lose_an_acknowledged_write() {
+    let file = TempSqlite::new();
+    let storage: Arc<dyn Storage> =
+        Arc::new(SqliteStorage::connect(&file.url()).await.expect("open"));
+    let support = support_core::Support::new(Arc::clone(&storage));
+    let tasks = (0..600usize).map(|n| {
+        let support = support.clone();
+        let storage = Arc::clone(&storage);
+        tokio::spawn(async move {
+            let who = user(&format!("u-{}", n % 37));
+            if n % 11 == 0 {
+                tokio::select! {
+                    biased;
+                    _ = storage.claim_jobs(Utc::now(), Utc::now(), 5) => {}
+                    _ = yield_times(n % 13) => {}
+                }
+                return None;
+            }
+            let sent = tokio::select! {
+                biased;
+                sent = support.send(&who, message(&format!("m-{n}"), Some(&format!("c-{n}")))) => sent,
+                _ = yield_times(if n % 3 == 0 { usize::MAX } else { n % 97 }) => return None,
+            };
+            let sent = sent.expect("an uncancelled send succeeds");
+            Some((who, sent.conversation.conversation.id, sent.message.message.id))
+        })
+    });
+    let acknowledged: Vec<_> =
+        tokio::time::timeout(Duration::from_secs(60), futures::future::join_all(tasks))
+            .await
+            .expect("no writer hangs")
+            .into_iter()
+            .filter_map(|task| task.expect("task"))
+            .collect();
+    assert!(!acknowledged.is_empty());
+    for (who, conversation, id) in &acknowledged {
+        let page = support
+            .messages(who, *conversation, Default::default())
+            .await
+            .expect("read");
+        assert!(
+            page.items.iter().any(|m| m.message.id == *id),
+            "an acknowledged send was lost"
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn cancelled_writers_on_a_current_thread_runtime() {
+    cancelled_writers_never_strand_a_batch_or_lose_an_acknowledged_write().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancelled_writers_on_a_multi_thread_runtime() {
+    cancelled_writers_never_strand_a_batch_or_lose_an_acknowledged_write().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_dropped_off_the_runtime_does_not_strand_its_batch() {
+    let file = TempSqlite::new();
+    let storage: Arc<dyn Storage> =
+        Arc::new(SqliteStorage::connect(&file.url()).await.expect("open"));
+    let mut first = storage.begin().await.expect("begin");
+    first
+        .insert_conversation(&conversation_of("alice"))
+        .await
+        .expect("insert");
+    let second = {
+        let storage = Arc::clone(&storage);
+        tokio::spawn(async move { storage.begin().await.expect("begin") })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The first sees the second queued and leaves the batch open for it...
+    let committed = tokio::spawn(first.commit(Vec::new()));
+    let second = second.await.expect("task");
+    // ...which is dropped on a thread with no runtime to commit it from.
+    std::thread::spawn(move || drop(second))
+        .join()
+        .expect("thread");
+    let outcome = tokio::time::timeout(Duration::from_secs(10), committed)
+        .await
+        .expect("the first member is told the outcome")
+        .expect("task");
+    assert!(outcome.is_ok(), "{outcome:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_host_writing_through_the_pool_does_not_stall_the_runtime() {
+    let file = TempSqlite::new();
+    let sqlite = SqliteStorage::connect(&file.url()).await.expect("open");
+    let pool = sqlite.pool().clone();
+    // Two attempts: a writer that blocked the only thread for the busy
+    // timeout would keep the host from committing and fail both.
+    let config = support_core::SupportConfig {
+        max_write_attempts: 2,
+        ..Default::default()
+    };
+    let support = support_core::Support::new(Arc::new(sqlite)).with_config(config);
+    let mut host = pool.begin_with("BEGIN IMMEDIATE").await.expect("begin");
+    sqlx::query("CREATE TABLE host_table (x INTEGER)")
+        .execute(&mut *host)
+        .await
+        .expect("host write");
+    let send = tokio::spawn(async move { support.send(&user("zed"), message("hi", None)).await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    host.commit().await.expect("the host commits");
+    let sent = send.await.expect("task");
+    assert!(
+        sent.is_ok(),
+        "the send waited for the host's lock: {sent:?}"
+    );
+}
