@@ -17,6 +17,30 @@ use crate::validation::{ClientId, MessageContent};
 
 use super::Support;
 
+/// The value of a check made inside a write transaction, or, when the check
+/// refuses, a return with that refusal once the transaction committed (see
+/// [`refuse`]). `$tx` is the transaction (`Box<dyn WriteTx>`).
+macro_rules! or_refuse {
+    ($tx:ident, $check:expr) => {
+        match $check {
+            Ok(value) => value,
+            Err(refusal) => return refuse($tx, refusal.into()).await,
+        }
+    };
+}
+
+/// Answers a refusal (not found, forbidden, conflict, invalid input) only
+/// once its transaction committed, like any success: what it read may be
+/// another batched writer's work, not yet durable (storage may group
+/// writers, see [`WriteTx`]), and the caller must not be told "closed" and
+/// then read "open". A storage error rolls back instead.
+async fn refuse<T>(tx: Box<dyn WriteTx>, error: SupportError) -> Result<T, SupportError> {
+    if !matches!(error, SupportError::Storage(_)) {
+        tx.commit(Vec::new()).await?;
+    }
+    Err(error)
+}
+
 /// A message as the caller submitted it; validated by [`Support`].
 #[derive(Clone, Debug, Default)]
 pub struct NewMessage {
@@ -178,7 +202,7 @@ impl Support {
     ) -> Result<Posted, SupportError> {
         let now = now_micros(self.clock.as_ref());
         let mut tx = self.storage.begin().await?;
-        let mut conversation = policy::visible(who, tx.conversation(id).await?)?;
+        let mut conversation = or_refuse!(tx, policy::visible(who, tx.conversation(id).await?));
         if let Some(original) = self.earlier_send(tx.as_mut(), who, input).await? {
             tx.commit(Vec::new()).await?;
             if original.conversation_id != id {
@@ -194,12 +218,13 @@ impl Support {
         if conversation.status == ConversationStatus::Closed {
             match who.role {
                 Role::User => {
-                    return Err(SupportError::conflict(
+                    let closed = SupportError::conflict(
                         "this conversation is closed; send a new message to start a new one",
-                    ));
+                    );
+                    return refuse(tx, closed).await;
                 }
                 Role::Admin => {
-                    ensure_no_other_open(tx.as_mut(), &conversation).await?;
+                    or_refuse!(tx, ensure_no_other_open(tx.as_mut(), &conversation).await);
                     conversation.reopen(now);
                 }
             }
@@ -257,8 +282,11 @@ impl Support {
     ) -> Result<(), SupportError> {
         let now = now_micros(self.clock.as_ref());
         let mut tx = self.storage.begin().await?;
-        let mut conversation = policy::visible(who, tx.conversation(id).await?)?;
-        policy::require_admin(who, "only admins can close or reopen conversations")?;
+        let mut conversation = or_refuse!(tx, policy::visible(who, tx.conversation(id).await?));
+        or_refuse!(
+            tx,
+            policy::require_admin(who, "only admins can close or reopen conversations")
+        );
         if conversation.status == target {
             tx.commit(Vec::new()).await?;
             return Ok(());
@@ -274,7 +302,7 @@ impl Support {
                 .await?;
             }
             ConversationStatus::Open => {
-                ensure_no_other_open(tx.as_mut(), &conversation).await?;
+                or_refuse!(tx, ensure_no_other_open(tx.as_mut(), &conversation).await);
                 conversation.reopen(now);
             }
         }
@@ -308,11 +336,13 @@ impl Support {
     ) -> Result<(), SupportError> {
         let now = now_micros(self.clock.as_ref());
         let mut tx = self.storage.begin().await?;
-        let conversation = policy::visible(who, tx.conversation(id).await?)?;
-        let message = tx
-            .message(id, up_to)
-            .await?
-            .ok_or_else(|| InvalidInput::new("up_to", "is not a message of this conversation"))?;
+        let conversation = or_refuse!(tx, policy::visible(who, tx.conversation(id).await?));
+        let message = or_refuse!(
+            tx,
+            tx.message(id, up_to)
+                .await?
+                .ok_or_else(|| InvalidInput::new("up_to", "is not a message of this conversation"))
+        );
         let newest = tx.newest_seen_mark(id, &who.id).await?;
         if newest
             .as_ref()

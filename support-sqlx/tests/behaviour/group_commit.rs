@@ -302,3 +302,67 @@ async fn a_host_writing_through_the_pool_does_not_stall_the_runtime() {
         "the send waited for the host's lock: {sent:?}"
     );
 }
+
+/// The status of a conversation as another connection sees it now, read
+/// synchronously (no await, so no other task runs meanwhile).
+fn committed_status(file: &TempSqlite, id: support_core::ConversationId) -> String {
+    let url = file.url();
+    let path = url.strip_prefix("sqlite:").expect("sqlite url");
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open");
+    conn.query_row(
+        "SELECT status FROM support_conversations WHERE id = ?1",
+        [id.as_uuid()],
+        |row| row.get(0),
+    )
+    .expect("status")
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_refusal_is_answered_only_once_what_it_read_is_committed() {
+    let file = TempSqlite::new();
+    let storage: Arc<dyn Storage> =
+        Arc::new(SqliteStorage::connect(&file.url()).await.expect("open"));
+    let support = support_core::Support::new(Arc::clone(&storage));
+    let alice = user("alice");
+    let id = support
+        .send(&alice, message("hello", None))
+        .await
+        .expect("send")
+        .conversation
+        .conversation
+        .id;
+
+    // An admin's close, still in the open batch...
+    let mut close = storage.begin().await.expect("begin");
+    let mut conversation = close.conversation(id).await.expect("read").expect("exists");
+    conversation.close(Utc::now());
+    close
+        .update_conversation(&conversation)
+        .await
+        .expect("close");
+    // ...which alice's reply joins: she reads it as closed and is refused.
+    let file = Arc::new(file);
+    let reply = {
+        let (support, file) = (support.clone(), Arc::clone(&file));
+        tokio::spawn(async move {
+            let refused = support
+                .post(&alice, id, message("one more thing", None))
+                .await;
+            (refused, committed_status(&file, id))
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let closed = tokio::spawn(close.commit(Vec::new()));
+    let (refused, status_when_refused) = reply.await.expect("task");
+    assert!(
+        matches!(refused, Err(support_core::SupportError::Conflict { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        status_when_refused, "closed",
+        "alice was told the conversation is closed before the close was committed"
+    );
+    closed.await.expect("task").expect("the close commits");
+}
