@@ -46,6 +46,7 @@ function conversationView(id) {
   const error = h('p', { class: 'sp-conv-error', role: 'alert' });
   const resolve = h('button', { type: 'button', class: 'sp-button sp-button--primary', 'data-action': 'close' }, 'Mark resolved');
   const reopen = h('button', { type: 'button', class: 'sp-button', 'data-action': 'reopen' }, 'Reopen');
+  const chat = h('support-chat', { conversation: id, perspective: 'admin', label: 'Messages' });
   let conversation = null;
 
   const paint = (c) => {
@@ -53,6 +54,7 @@ function conversationView(id) {
     const who = conversation.user_name || conversation.user_id;
     title.textContent = who;
     title.title = conversation.user_name ? conversation.user_id : '';
+    if (conversation.user_name) chat.setAttribute('owner-name', conversation.user_name);
     document.title = `${who} · Support desk`;
     const open = conversation.status === 'open';
     status.textContent = open ? (conversation.awaiting_reply ? 'Awaiting reply' : 'Open') : 'Resolved';
@@ -85,7 +87,7 @@ function conversationView(id) {
       h('div', { class: 'sp-conv-who' }, title, h('div', { class: 'sp-conv-sub' }, status, started)),
       h('div', { class: 'sp-conv-actions' }, resolve, reopen)),
     error,
-    h('support-chat', { conversation: id, perspective: 'admin', label: 'Messages' }));
+    chat);
   title.id = 'sp-conv-title';
 
   client.conversation(id).then(paint).catch((e) => {

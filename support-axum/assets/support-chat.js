@@ -26,6 +26,13 @@ import './support-input.js';
 const PAGE = 50;
 
 export class SupportChat extends HTMLElement {
+  static get observedAttributes() { return ['owner-name']; }
+
+  /** `owner-name`: the user's display name, shown on their messages (the desk). */
+  attributeChangedCallback() {
+    if (this.model) this.render();
+  }
+
   connectedCallback() {
     if (this.model) return;
     this.client = SupportClient.for(this);
@@ -391,7 +398,7 @@ export class SupportChat extends HTMLElement {
       if (!node || node.localName !== 'support-message') node = h('support-message');
       node.update({
         message: item.message, send: item.send, mine: item.mine, grouped: item.grouped,
-        perspective: this.perspective, me: this.me,
+        perspective: this.perspective, me: this.me, ownerName: this.getAttribute('owner-name') || '',
       });
       return node;
     }

@@ -25,7 +25,7 @@ export class SupportMessage extends HTMLElement {
     const { message, send } = view;
     const signature = JSON.stringify([
       message && [message.id, message.seen_by.length], send && [send.state, send.error && send.error.detail],
-      view.grouped, view.mine,
+      view.grouped, view.mine, view.ownerName,
     ]);
     this.message = message || null;
     if (signature === this.signature) return;
@@ -56,7 +56,7 @@ export class SupportMessage extends HTMLElement {
     const children = [];
     if (!view.mine) {
       children.push(h('span', { class: `sp-avatar ${hue(author)}`, 'aria-hidden': 'true' },
-        fromAdmin ? h('span', { class: 'sp-avatar-team' }, initial(author)) : initial(author)));
+        fromAdmin ? h('span', { class: 'sp-avatar-team' }, initial(author)) : initial(label || author)));
     }
     const body = h('div', { class: 'sp-msg-body' });
     if (label && !view.grouped) body.append(h('div', { class: 'sp-msg-author', 'aria-hidden': 'true' }, label));
@@ -72,8 +72,8 @@ export class SupportMessage extends HTMLElement {
 
   authorLabel(view, fromAdmin, author) {
     if (view.perspective === 'user') return fromAdmin ? `${author} · Support` : '';
-    // The desk: the user's id on their messages; other admins' names on theirs.
-    if (!fromAdmin) return author;
+    // The desk: the user's name (or id) on their messages; other admins' ids on theirs.
+    if (!fromAdmin) return view.ownerName || author;
     return author && author !== view.me ? `${author} · Support` : '';
   }
 

@@ -54,7 +54,10 @@ test('a user and an admin talk live, the admin resolves, the next message starts
   await row.locator('a').click();
   await admin.page.waitForURL(/\/admin\/support\/[0-9a-f-]{36}$/);
   await admin.page.locator('.sp-conv-title', { hasText: 'Alice Example' }).waitFor();
-  await admin.page.locator('support-message.sp-msg--user', { hasText: 'It says March' }).waitFor();
+  const march = admin.page.locator('support-message.sp-msg--user', { hasText: 'It says March' });
+  await march.waitFor();
+  // Her messages carry her name on the desk too.
+  await eventually(async () => (await admin.page.locator('support-message.sp-msg--user .sp-msg-author').first().textContent()) === 'Alice Example');
   // Seeing the messages clears the badge.
   await row.locator('.sp-badge').waitFor({ state: 'detached' });
   const reply = admin.page.getByRole('textbox', { name: 'Reply' });

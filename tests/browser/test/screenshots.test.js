@@ -18,10 +18,10 @@ async function seed(server) {
     await server.api(who, 'POST', `/conversations/${id}/seen`, { up_to: items[items.length - 1].id });
   };
   const alice = person('alice', 'user', 'Alice Martin');
-  const dan = person('dan', 'user');
-  const bob = person('bob', 'user');
-  const erin = person('erin', 'user');
-  const carol = person('carol', 'user');
+  const dan = person('dan', 'user', 'Dan Okafor');
+  const bob = person('bob', 'user', 'Bob Chen');
+  const erin = person('erin', 'user', 'Erin Novak');
+  const carol = person('carol', 'user', 'Carol Diaz');
 
   let c = await say(dan, 'How do I switch to the yearly plan?');
   await reply(c.id, 'Under Settings → Billing → Change plan. The difference is credited right away.');
