@@ -19,11 +19,16 @@ pub(crate) async fn run(
     let measure = Duration::from_secs(seconds);
     let start = Instant::now();
     let cpu_at_start = server.cpu_seconds();
+    // Client ids unique to this run: on a database reused from an earlier
+    // run, the same ids would be replays (200, the original message).
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let stored_before = stored_per_user(server, &client, users).await?;
     let tasks: Vec<_> = (0..users)
         .map(|n| {
             let client = client.clone();
             let url = format!("{}/messages", server.base());
             let token = server.token(&format!("load-user-{n}"), false);
+            let run = run.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0usize;
@@ -41,7 +46,7 @@ pub(crate) async fn run(
                         .bearer_auth(&token)
                         .json(&serde_json::json!({
                             "content": format!("load message {i} from user {n}"),
-                            "client_id": format!("u{n}-{i}"),
+                            "client_id": format!("{}-u{n}-{i}", &run[..12]),
                         }))
                         .send()
                         .await;
@@ -87,20 +92,18 @@ pub(crate) async fn run(
         "sends: server CPU {cpu:.2} s for about {total} requests (incl. warm-up share): {:.0} us per request",
         cpu * 1e6 / (total as f64 * (1.0 + warmup.as_secs_f64() / measure.as_secs_f64()))
     );
-    check_nothing_lost(server, &client, &created_per_user, errors).await
+    check_nothing_lost(server, &client, &stored_before, &created_per_user, errors).await
 }
 
-/// Each user's stored message count against the sends the server answered
-/// 201 to (exact when no request failed, since a failed one may or may not
-/// have committed).
-async fn check_nothing_lost(
+/// Each user's stored message count, before the run (a reused database
+/// already holds some).
+async fn stored_per_user(
     server: &Server,
     client: &reqwest::Client,
-    created_per_user: &[i64],
-    errors: usize,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let mut stored_total = 0i64;
-    for (n, created) in created_per_user.iter().enumerate() {
+    users: usize,
+) -> Result<Vec<i64>, Box<dyn std::error::Error>> {
+    let mut counts = Vec::with_capacity(users);
+    for n in 0..users {
         let token = server.token(&format!("load-user-{n}"), false);
         let page: serde_json::Value = client
             .get(format!("{}/conversations?limit=100", server.base()))
@@ -110,19 +113,39 @@ async fn check_nothing_lost(
             .error_for_status()?
             .json()
             .await?;
-        let stored: i64 = page["items"]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|c| c["message_count"].as_i64())
-                    .sum()
-            })
-            .unwrap_or_default();
+        counts.push(
+            page["items"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|c| c["message_count"].as_i64())
+                        .sum()
+                })
+                .unwrap_or_default(),
+        );
+    }
+    Ok(counts)
+}
+
+/// Each user's new stored messages against the sends the server answered
+/// 201 to (exact when no request failed, since a failed one may or may not
+/// have committed).
+async fn check_nothing_lost(
+    server: &Server,
+    client: &reqwest::Client,
+    stored_before: &[i64],
+    created_per_user: &[i64],
+    errors: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let stored_after = stored_per_user(server, client, created_per_user.len()).await?;
+    let mut stored_total = 0i64;
+    for (n, created) in created_per_user.iter().enumerate() {
+        let stored = stored_after[n] - stored_before[n];
         stored_total += stored;
         if errors == 0 && stored != *created {
             return Err(format!(
-                "load-user-{n}: the server acknowledged {created} sends but stores {stored} messages"
+                "load-user-{n}: the server acknowledged {created} sends but stored {stored} new messages"
             )
             .into());
         }
