@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use support_core::{
-    Conversation, InboxRequest, Principal, Storage, StorageError, UserId, WriteConflict,
+    Conversation, InboxRequest, Principal, Storage, StorageError, UserId, WriteConflict, WriteTx,
 };
 use support_sqlx::SqliteStorage;
 use support_test_harness::TempSqlite;
@@ -17,26 +17,33 @@ fn conversation_of(user: &str) -> Conversation {
     Conversation::start(UserId::parse(user).expect("id"), Utc::now())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_abandoned_member_is_undone_and_the_rest_of_its_batch_commits() {
+/// SQLite in a file of its own (removed with the guard).
+async fn file_storage() -> (TempSqlite, Arc<dyn Storage>) {
     let file = TempSqlite::new();
-    let storage: Arc<dyn Storage> =
-        Arc::new(SqliteStorage::connect(&file.url()).await.expect("open"));
+    let storage = SqliteStorage::connect(&file.url()).await.expect("open");
+    (file, Arc::new(storage))
+}
 
-    let mut first = storage.begin().await.expect("begin");
-    first
-        .insert_conversation(&conversation_of("alice"))
+/// A write transaction that inserted a conversation of `user`.
+async fn member_that_wrote(storage: &Arc<dyn Storage>, user: &str) -> Box<dyn WriteTx> {
+    let mut member = storage.begin().await.expect("begin");
+    member
+        .insert_conversation(&conversation_of(user))
         .await
         .expect("insert");
+    member
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_member_is_undone_and_the_rest_of_its_batch_commits() {
+    let (_file, storage) = file_storage().await;
+
+    let first = member_that_wrote(&storage, "alice").await;
     // A second writer queues behind the first...
     let queued = {
         let storage = Arc::clone(&storage);
         tokio::spawn(async move {
-            let mut second = storage.begin().await.expect("begin");
-            second
-                .insert_conversation(&conversation_of("bob"))
-                .await
-                .expect("insert");
+            let second = member_that_wrote(&storage, "bob").await;
             // ...writes, and is abandoned (an error, a cancelled request).
             drop(second);
         })
@@ -99,23 +106,13 @@ async fn an_abandoned_member_is_undone_and_the_rest_of_its_batch_commits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_member_is_undone_and_the_queued_member_commits() {
-    let file = TempSqlite::new();
-    let storage: Arc<dyn Storage> =
-        Arc::new(SqliteStorage::connect(&file.url()).await.expect("open"));
+    let (_file, storage) = file_storage().await;
 
-    let mut first = storage.begin().await.expect("begin");
-    first
-        .insert_conversation(&conversation_of("carol"))
-        .await
-        .expect("insert");
+    let mut first = member_that_wrote(&storage, "carol").await;
     let committed = {
         let storage = Arc::clone(&storage);
         tokio::spawn(async move {
-            let mut second = storage.begin().await.expect("begin");
-            second
-                .insert_conversation(&conversation_of("dave"))
-                .await
-                .expect("insert");
+            let second = member_that_wrote(&storage, "dave").await;
             second.commit(Vec::new()).await
         })
     };
@@ -191,9 +188,7 @@ async fn yield_times(n: usize) {
 /// request timeouts do): nobody hangs, and every acknowledged send is
 /// stored.
 async fn cancelled_writers_never_strand_a_batch_or_lose_an_acknowledged_write() {
-    let file = TempSqlite::new();
-    let storage: Arc<dyn Storage> =
-        Arc::new(SqliteStorage::connect(&file.url()).await.expect("open"));
+    let (_file, storage) = file_storage().await;
     let support = support_core::Support::new(Arc::clone(&storage));
     let tasks = (0..600usize).map(|n| {
         let support = support.clone();
@@ -249,14 +244,8 @@ async fn cancelled_writers_on_a_multi_thread_runtime() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_dropped_off_the_runtime_does_not_strand_its_batch() {
-    let file = TempSqlite::new();
-    let storage: Arc<dyn Storage> =
-        Arc::new(SqliteStorage::connect(&file.url()).await.expect("open"));
-    let mut first = storage.begin().await.expect("begin");
-    first
-        .insert_conversation(&conversation_of("alice"))
-        .await
-        .expect("insert");
+    let (_file, storage) = file_storage().await;
+    let first = member_that_wrote(&storage, "alice").await;
     let second = {
         let storage = Arc::clone(&storage);
         tokio::spawn(async move { storage.begin().await.expect("begin") })
@@ -321,9 +310,7 @@ fn committed_status(file: &TempSqlite, id: support_core::ConversationId) -> Stri
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_refusal_is_answered_only_once_what_it_read_is_committed() {
-    let file = TempSqlite::new();
-    let storage: Arc<dyn Storage> =
-        Arc::new(SqliteStorage::connect(&file.url()).await.expect("open"));
+    let (file, storage) = file_storage().await;
     let support = support_core::Support::new(Arc::clone(&storage));
     let alice = user("alice");
     let id = support
