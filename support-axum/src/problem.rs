@@ -51,6 +51,15 @@ impl Problem {
         }
     }
 
+    /// 500, saying nothing of the cause (log it where it happened).
+    pub(crate) fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred",
+        )
+    }
+
     /// 401: no usable credentials.
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
@@ -166,11 +175,7 @@ impl From<StorageError> for Problem {
                 "unavailable",
                 "the service is temporarily unavailable; try again",
             ),
-            StorageError::Backend(_) => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "an internal error occurred",
-            ),
+            StorageError::Backend(_) => Self::internal(),
         }
     }
 }

@@ -7,6 +7,7 @@ use support_core::{ConversationId, ConversationStatus, InboxRequest, StatusFilte
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::to_completion;
 use crate::api::{Caller, SupportApi};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::problem::{Problem, ProblemBody};
@@ -175,9 +176,13 @@ async fn set_status(
     status: ConversationStatus,
 ) -> Result<Json<ConversationBody>, Problem> {
     let id = ConversationId::from_uuid(id);
-    let view = match status {
-        ConversationStatus::Closed => api.support().close(&caller.principal, id).await?,
-        ConversationStatus::Open => api.support().reopen(&caller.principal, id).await?,
-    };
+    let (support, who) = (api.support().clone(), caller.principal.clone());
+    let view = to_completion(async move {
+        match status {
+            ConversationStatus::Closed => support.close(&who, id).await,
+            ConversationStatus::Open => support.reopen(&who, id).await,
+        }
+    })
+    .await?;
     Ok(Json(view.into()))
 }

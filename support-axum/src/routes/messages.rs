@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::conversations::parse_limit;
+use super::to_completion;
 use crate::api::{Caller, SupportApi};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::{Problem, ProblemBody};
@@ -86,10 +87,9 @@ pub(crate) async fn send(
     Caller(caller): Caller,
     ApiJson(body): ApiJson<NewMessageBody>,
 ) -> Result<(StatusCode, Json<SentBody>), Problem> {
-    let mut sent = api
-        .support()
-        .send(&caller.principal, new_message(body))
-        .await?;
+    let (support, who) = (api.support().clone(), caller.principal.clone());
+    let mut sent =
+        to_completion(async move { support.send(&who, new_message(body)).await }).await?;
     if sent.created {
         remember_contact(&api, &caller).await;
     }
@@ -188,14 +188,13 @@ pub(crate) async fn post(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<NewMessageBody>,
 ) -> Result<(StatusCode, Json<MessageBody>), Problem> {
-    let posted = api
-        .support()
-        .post(
-            &caller.principal,
-            ConversationId::from_uuid(id),
-            new_message(body),
-        )
-        .await?;
+    let (support, who) = (api.support().clone(), caller.principal.clone());
+    let posted = to_completion(async move {
+        support
+            .post(&who, ConversationId::from_uuid(id), new_message(body))
+            .await
+    })
+    .await?;
     Ok((
         created_or_replayed(posted.created),
         Json(posted.message.into()),
@@ -226,12 +225,16 @@ pub(crate) async fn seen(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<SeenBody>,
 ) -> Result<StatusCode, Problem> {
-    api.support()
-        .mark_seen(
-            &caller.principal,
-            ConversationId::from_uuid(id),
-            MessageId::from_uuid(body.up_to),
-        )
-        .await?;
+    let (support, who) = (api.support().clone(), caller.principal.clone());
+    to_completion(async move {
+        support
+            .mark_seen(
+                &who,
+                ConversationId::from_uuid(id),
+                MessageId::from_uuid(body.up_to),
+            )
+            .await
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use axum::Json;
-use support_core::Role;
+use support_core::{Role, SupportError};
 
 use crate::api::{Caller, SupportApi};
 use crate::auth::TOKEN_COOKIE;
@@ -187,4 +187,24 @@ async fn no_such_route() -> Problem {
 
 async fn method_not_allowed() -> Problem {
     Problem::method_not_allowed()
+}
+
+/// Runs a write to its end even when the request goes away (the client
+/// disconnects, a timeout drops the handler): a write that started commits
+/// and tells the live hub, or fails, as a whole. Dropped while its commit
+/// waited for a batch, a write would otherwise commit without publishing
+/// its live events until some later write.
+pub(crate) async fn to_completion<T>(
+    write: impl Future<Output = Result<T, SupportError>> + Send + 'static,
+) -> Result<T, Problem>
+where
+    T: Send + 'static,
+{
+    match tokio::spawn(write).await {
+        Ok(outcome) => outcome.map_err(Problem::from),
+        Err(error) => {
+            tracing::error!(%error, "a write task ended without an outcome");
+            Err(Problem::internal())
+        }
+    }
 }

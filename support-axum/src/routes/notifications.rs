@@ -7,6 +7,7 @@ use support_core::{JobQuery, JobState, Preference};
 use utoipa::IntoParams;
 
 use super::conversations::parse_limit;
+use super::to_completion;
 use crate::api::{Caller, SupportApi};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::{Problem, ProblemBody};
@@ -64,10 +65,9 @@ pub(crate) async fn put_preferences(
         .into_iter()
         .map(Preference::from)
         .collect();
-    let preferences = api
-        .support()
-        .set_preferences(&caller.principal, &changes)
-        .await?;
+    let (support, who) = (api.support().clone(), caller.principal.clone());
+    let preferences =
+        to_completion(async move { support.set_preferences(&who, &changes).await }).await?;
     Ok(Json(body(preferences)))
 }
 
