@@ -200,7 +200,8 @@ pub(crate) async fn to_completion<T>(
 where
     T: Send + 'static,
 {
-    match tokio::spawn(write).await {
+    // In the request's span, so its logs keep the request id.
+    match tokio::spawn(tracing::Instrument::in_current_span(write)).await {
         Ok(outcome) => outcome.map_err(Problem::from),
         Err(error) => {
             tracing::error!(%error, "a write task ended without an outcome");
