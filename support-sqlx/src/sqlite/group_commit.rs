@@ -237,7 +237,11 @@ async fn open_batch(mut batch: OwnedMutexGuard<Batch>) -> StorageResult<OwnedMut
             tokio::task::spawn_blocking(move || {
                 let mut batch = batch;
                 let opened = batch.open_waiting();
-                let _ = back.send((batch, opened));
+                if let Err((mut batch, _)) = back.send((batch, opened)) {
+                    // The writer that waited is gone: end the empty batch
+                    // rather than hold SQLite's lock for nobody.
+                    batch.commit();
+                }
             });
             let (batch, opened) = returned.await.map_err(|_| writer_stopped())?;
             opened.map_err(classify_rusqlite)?;

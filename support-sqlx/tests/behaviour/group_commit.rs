@@ -353,3 +353,31 @@ async fn a_refusal_is_answered_only_once_what_it_read_is_committed() {
     );
     closed.await.expect("task").expect("the close commits");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_gives_up_waiting_for_the_lock_does_not_keep_it() {
+    let file = TempSqlite::new();
+    let sqlite = SqliteStorage::connect(&file.url()).await.expect("open");
+    let pool = sqlite.pool().clone();
+    let storage: Arc<dyn Storage> = Arc::new(sqlite);
+    let mut host = pool.begin_with("BEGIN IMMEDIATE").await.expect("begin");
+    sqlx::query("CREATE TABLE host_table (x INTEGER)")
+        .execute(&mut *host)
+        .await
+        .expect("host write");
+    // A write waits for the host's lock, and its request goes away.
+    let waiting = {
+        let storage = Arc::clone(&storage);
+        tokio::spawn(async move { storage.begin().await.map(drop) })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    waiting.abort();
+    let _ = waiting.await;
+    host.commit().await.expect("the host commits");
+    // The abandoned wait now gets the lock (its busy handler retries within
+    // milliseconds); it must not keep it for nobody.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let again = pool.begin_with("BEGIN IMMEDIATE").await;
+    assert!(again.is_ok(), "the host can write again: {:?}", again.err());
+    drop(storage);
+}
