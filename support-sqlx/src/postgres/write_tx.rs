@@ -1,36 +1,47 @@
 //! [`support_core::WriteTx`] on PostgreSQL: row locks (`FOR UPDATE`) for
 //! read-then-write, and the event-log lock held until commit.
 
+use async_trait::async_trait;
 use sqlx::Postgres;
+use support_core::{
+    ClientId, Closure, Conversation, ConversationId, Event, EventSeq, Message, MessageId, NewEvent,
+    Outbox, SeenMark, StorageResult, UserId, WriteTx,
+};
+use uuid::Uuid;
 
 use super::PostgresWriteTx;
+use crate::error::{Write, backend, classify};
+use crate::rows::{
+    ConversationRecord, MessageRecord, SeenMarkRecord, micros, payload_json, role_name,
+};
+use crate::{outbox, sql};
 
 impl PostgresWriteTx {
     async fn fetch_conversation(
         &mut self,
         sql: &'static str,
-        key: sqlx::types::Uuid,
-    ) -> support_core::StorageResult<Option<support_core::Conversation>> {
-        sqlx::query_as::<Postgres, crate::rows::ConversationRecord>(sql)
+        key: Uuid,
+    ) -> StorageResult<Option<Conversation>> {
+        sqlx::query_as::<Postgres, ConversationRecord>(sql)
             .bind(key)
             .fetch_optional(self.conn())
             .await
-            .map_err(crate::error::backend)?
-            .map(support_core::Conversation::try_from)
+            .map_err(backend)?
+            .map(Conversation::try_from)
             .transpose()
     }
 
     async fn fetch_conversation_of(
         &mut self,
         sql: &'static str,
-        user: &support_core::UserId,
-    ) -> support_core::StorageResult<Option<support_core::Conversation>> {
-        sqlx::query_as::<Postgres, crate::rows::ConversationRecord>(sql)
+        user: &UserId,
+    ) -> StorageResult<Option<Conversation>> {
+        sqlx::query_as::<Postgres, ConversationRecord>(sql)
             .bind(user.as_str())
             .fetch_optional(self.conn())
             .await
-            .map_err(crate::error::backend)?
-            .map(support_core::Conversation::try_from)
+            .map_err(backend)?
+            .map(Conversation::try_from)
             .transpose()
     }
 }
@@ -38,23 +49,19 @@ impl PostgresWriteTx {
 impl PostgresWriteTx {
     /// Cancels, then enqueues (coalescing on the key), in this
     /// transaction.
-    async fn apply_outbox(
-        &mut self,
-        outbox: &support_core::Outbox,
-    ) -> support_core::StorageResult<()> {
-        use crate::rows::micros;
+    async fn apply_outbox(&mut self, outbox: &Outbox) -> StorageResult<()> {
         for cancel in &outbox.cancel {
-            sqlx::query::<Postgres>(crate::outbox::CANCEL_SCHEDULED)
+            sqlx::query::<Postgres>(outbox::CANCEL_SCHEDULED)
                 .bind(cancel.conversation_id.as_uuid())
                 .bind(cancel.kind.as_str())
                 .bind(cancel.reason.as_str())
                 .bind(micros(cancel.at))
                 .execute(self.conn())
                 .await
-                .map_err(crate::error::backend)?;
+                .map_err(backend)?;
         }
         for job in &outbox.enqueue {
-            sqlx::query::<Postgres>(crate::outbox::INSERT_JOB)
+            sqlx::query::<Postgres>(outbox::INSERT_JOB)
                 .bind(job.id.as_uuid())
                 .bind(job.kind.as_str())
                 .bind(job.channel.as_str())
@@ -65,44 +72,34 @@ impl PostgresWriteTx {
                 .bind(micros(job.created_at))
                 .execute(self.conn())
                 .await
-                .map_err(crate::error::backend)?;
+                .map_err(backend)?;
         }
         Ok(())
     }
 }
 
-#[async_trait::async_trait]
-impl support_core::WriteTx for PostgresWriteTx {
-    async fn open_conversation_of(
-        &mut self,
-        user: &support_core::UserId,
-    ) -> support_core::StorageResult<Option<support_core::Conversation>> {
+#[async_trait]
+impl WriteTx for PostgresWriteTx {
+    async fn open_conversation_of(&mut self, user: &UserId) -> StorageResult<Option<Conversation>> {
         self.fetch_conversation_of(super::OPEN_CONVERSATION_OF, user)
             .await
     }
 
     async fn latest_conversation_of(
         &mut self,
-        user: &support_core::UserId,
-    ) -> support_core::StorageResult<Option<support_core::Conversation>> {
+        user: &UserId,
+    ) -> StorageResult<Option<Conversation>> {
         self.fetch_conversation_of(super::LATEST_CONVERSATION_OF, user)
             .await
     }
 
-    async fn conversation(
-        &mut self,
-        id: support_core::ConversationId,
-    ) -> support_core::StorageResult<Option<support_core::Conversation>> {
+    async fn conversation(&mut self, id: ConversationId) -> StorageResult<Option<Conversation>> {
         self.fetch_conversation(super::CONVERSATION_FOR_UPDATE, id.as_uuid())
             .await
     }
 
-    async fn insert_conversation(
-        &mut self,
-        c: &support_core::Conversation,
-    ) -> support_core::StorageResult<()> {
-        use crate::rows::micros;
-        sqlx::query::<Postgres>(crate::sql::INSERT_CONVERSATION)
+    async fn insert_conversation(&mut self, c: &Conversation) -> StorageResult<()> {
+        sqlx::query::<Postgres>(sql::INSERT_CONVERSATION)
             .bind(c.id.as_uuid())
             .bind(c.user_id.as_str())
             .bind(c.status.as_str())
@@ -117,16 +114,12 @@ impl support_core::WriteTx for PostgresWriteTx {
             .bind(c.first_admin_reply_at.map(micros))
             .execute(self.conn())
             .await
-            .map_err(|e| crate::error::classify(e, crate::error::Write::Conversation))?;
+            .map_err(|e| classify(e, Write::Conversation))?;
         Ok(())
     }
 
-    async fn update_conversation(
-        &mut self,
-        c: &support_core::Conversation,
-    ) -> support_core::StorageResult<()> {
-        use crate::rows::micros;
-        sqlx::query::<Postgres>(crate::sql::UPDATE_CONVERSATION)
+    async fn update_conversation(&mut self, c: &Conversation) -> StorageResult<()> {
+        sqlx::query::<Postgres>(sql::UPDATE_CONVERSATION)
             .bind(c.id.as_uuid())
             .bind(c.status.as_str())
             .bind(micros(c.updated_at))
@@ -139,60 +132,53 @@ impl support_core::WriteTx for PostgresWriteTx {
             .bind(c.first_admin_reply_at.map(micros))
             .execute(self.conn())
             .await
-            .map_err(|e| crate::error::classify(e, crate::error::Write::Conversation))?;
+            .map_err(|e| classify(e, Write::Conversation))?;
         Ok(())
     }
 
-    async fn insert_closure(
-        &mut self,
-        closure: &support_core::Closure,
-    ) -> support_core::StorageResult<()> {
-        sqlx::query::<Postgres>(crate::sql::INSERT_CLOSURE)
+    async fn insert_closure(&mut self, closure: &Closure) -> StorageResult<()> {
+        sqlx::query::<Postgres>(sql::INSERT_CLOSURE)
             .bind(closure.conversation_id.as_uuid())
             .bind(closure.closed_by.as_str())
-            .bind(crate::rows::micros(closure.closed_at))
+            .bind(micros(closure.closed_at))
             .execute(self.conn())
             .await
-            .map_err(crate::error::backend)?;
+            .map_err(backend)?;
         Ok(())
     }
 
     async fn message(
         &mut self,
-        conversation: support_core::ConversationId,
-        id: support_core::MessageId,
-    ) -> support_core::StorageResult<Option<support_core::Message>> {
-        sqlx::query_as::<Postgres, crate::rows::MessageRecord>(crate::sql::MESSAGE_BY_ID)
+        conversation: ConversationId,
+        id: MessageId,
+    ) -> StorageResult<Option<Message>> {
+        sqlx::query_as::<Postgres, MessageRecord>(sql::MESSAGE_BY_ID)
             .bind(conversation.as_uuid())
             .bind(id.as_uuid())
             .fetch_optional(self.conn())
             .await
-            .map_err(crate::error::backend)?
-            .map(support_core::Message::try_from)
+            .map_err(backend)?
+            .map(Message::try_from)
             .transpose()
     }
 
     async fn message_by_client_id(
         &mut self,
-        author: &support_core::UserId,
-        client_id: &support_core::ClientId,
-    ) -> support_core::StorageResult<Option<support_core::Message>> {
-        sqlx::query_as::<Postgres, crate::rows::MessageRecord>(crate::sql::MESSAGE_BY_CLIENT_ID)
+        author: &UserId,
+        client_id: &ClientId,
+    ) -> StorageResult<Option<Message>> {
+        sqlx::query_as::<Postgres, MessageRecord>(sql::MESSAGE_BY_CLIENT_ID)
             .bind(author.as_str())
             .bind(client_id.as_str())
             .fetch_optional(self.conn())
             .await
-            .map_err(crate::error::backend)?
-            .map(support_core::Message::try_from)
+            .map_err(backend)?
+            .map(Message::try_from)
             .transpose()
     }
 
-    async fn insert_message(
-        &mut self,
-        m: &support_core::Message,
-    ) -> support_core::StorageResult<()> {
-        use crate::rows::micros;
-        sqlx::query::<Postgres>(crate::sql::INSERT_MESSAGE)
+    async fn insert_message(&mut self, m: &Message) -> StorageResult<()> {
+        sqlx::query::<Postgres>(sql::INSERT_MESSAGE)
             .bind(m.id.as_uuid())
             .bind(m.conversation_id.as_uuid())
             .bind(m.seq)
@@ -204,71 +190,64 @@ impl support_core::WriteTx for PostgresWriteTx {
             .bind(micros(m.updated_at))
             .execute(self.conn())
             .await
-            .map_err(|e| crate::error::classify(e, crate::error::Write::Message))?;
+            .map_err(|e| classify(e, Write::Message))?;
         Ok(())
     }
 
     async fn newest_seen_mark(
         &mut self,
-        conversation: support_core::ConversationId,
-        reader: &support_core::UserId,
-    ) -> support_core::StorageResult<Option<support_core::SeenMark>> {
-        sqlx::query_as::<Postgres, crate::rows::SeenMarkRecord>(crate::sql::NEWEST_SEEN_MARK)
+        conversation: ConversationId,
+        reader: &UserId,
+    ) -> StorageResult<Option<SeenMark>> {
+        sqlx::query_as::<Postgres, SeenMarkRecord>(sql::NEWEST_SEEN_MARK)
             .bind(conversation.as_uuid())
             .bind(reader.as_str())
             .fetch_optional(self.conn())
             .await
-            .map_err(crate::error::backend)?
-            .map(support_core::SeenMark::try_from)
+            .map_err(backend)?
+            .map(SeenMark::try_from)
             .transpose()
     }
 
     async fn count_messages(
         &mut self,
-        conversation: support_core::ConversationId,
+        conversation: ConversationId,
         from_admins: bool,
         up_to_seq: i64,
-    ) -> support_core::StorageResult<i64> {
-        sqlx::query_scalar::<Postgres, i64>(crate::sql::COUNT_MESSAGES)
+    ) -> StorageResult<i64> {
+        sqlx::query_scalar::<Postgres, i64>(sql::COUNT_MESSAGES)
             .bind(conversation.as_uuid())
             .bind(from_admins)
             .bind(up_to_seq)
             .fetch_one(self.conn())
             .await
-            .map_err(crate::error::backend)
+            .map_err(backend)
     }
 
-    async fn insert_seen_mark(
-        &mut self,
-        mark: &support_core::SeenMark,
-    ) -> support_core::StorageResult<()> {
-        sqlx::query::<Postgres>(crate::sql::INSERT_SEEN_MARK)
+    async fn insert_seen_mark(&mut self, mark: &SeenMark) -> StorageResult<()> {
+        sqlx::query::<Postgres>(sql::INSERT_SEEN_MARK)
             .bind(mark.conversation_id.as_uuid())
             .bind(mark.reader_id.as_str())
-            .bind(crate::rows::role_name(mark.reader_role))
+            .bind(role_name(mark.reader_role))
             .bind(mark.up_to.as_uuid())
             .bind(mark.up_to_seq)
             .bind(mark.seen_count)
-            .bind(crate::rows::micros(mark.seen_at))
+            .bind(micros(mark.seen_at))
             .execute(self.conn())
             .await
-            .map_err(crate::error::backend)?;
+            .map_err(backend)?;
         Ok(())
     }
 
-    async fn commit(
-        self: Box<Self>,
-        events: Vec<support_core::NewEvent>,
-    ) -> support_core::StorageResult<Vec<support_core::Event>> {
-        self.commit_with_outbox(events, support_core::Outbox::default())
-            .await
+    async fn commit(self: Box<Self>, events: Vec<NewEvent>) -> StorageResult<Vec<Event>> {
+        self.commit_with_outbox(events, Outbox::default()).await
     }
 
     async fn commit_with_outbox(
         mut self: Box<Self>,
-        events: Vec<support_core::NewEvent>,
-        outbox: support_core::Outbox,
-    ) -> support_core::StorageResult<Vec<support_core::Event>> {
+        events: Vec<NewEvent>,
+        outbox: Outbox,
+    ) -> StorageResult<Vec<Event>> {
         if !outbox.is_empty() {
             // Before the event-log lock, which is held until commit.
             self.apply_outbox(&outbox).await?;
@@ -279,28 +258,28 @@ impl support_core::WriteTx for PostgresWriteTx {
             // One statement for all of them: positions are assigned
             // in VALUES order, so the sorted positions map to the
             // events in order.
-            let mut sql = sqlx::QueryBuilder::<Postgres>::new(crate::sql::INSERT_EVENTS);
+            let mut sql = sqlx::QueryBuilder::<Postgres>::new(sql::INSERT_EVENTS);
             let mut payloads = Vec::with_capacity(events.len());
             for event in &events {
-                payloads.push(crate::rows::payload_json(&event.payload)?);
+                payloads.push(payload_json(&event.payload)?);
             }
             sql.push_values(events.iter().zip(payloads), |mut row, (event, payload)| {
                 row.push_bind(event.payload.conversation_id().as_uuid())
                     .push_bind(event.conversation_owner.as_str().to_owned())
                     .push_bind(event.payload.name())
                     .push_bind(payload)
-                    .push_bind(crate::rows::micros(event.at));
+                    .push_bind(micros(event.at));
             });
             sql.push(" RETURNING seq");
             let mut seqs: Vec<i64> = sql
                 .build_query_scalar::<i64>()
                 .fetch_all(self.conn())
                 .await
-                .map_err(crate::error::backend)?;
+                .map_err(backend)?;
             seqs.sort_unstable();
             for (event, seq) in events.into_iter().zip(seqs) {
-                committed.push(support_core::Event {
-                    seq: support_core::EventSeq(seq),
+                committed.push(Event {
+                    seq: EventSeq(seq),
                     conversation_owner: event.conversation_owner,
                     at: event.at,
                     payload: event.payload,
