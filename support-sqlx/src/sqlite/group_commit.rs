@@ -214,16 +214,12 @@ fn spawn_settle(writer: &Arc<Writer>) {
 /// Lets go of the writer without committing: if a batch is open, it is
 /// committed soon (see [`spawn_settle`]) unless a queued writer takes it on
 /// first.
-fn release(writer: &Arc<Writer>, mut batch: OwnedMutexGuard<Batch>) {
-    if !batch.open {
-        return;
-    }
-    if tokio::runtime::Handle::try_current().is_err() {
-        batch.commit();
-        return;
-    }
+fn release(writer: &Arc<Writer>, batch: OwnedMutexGuard<Batch>) {
+    let open = batch.open;
     drop(batch);
-    spawn_settle(writer);
+    if open {
+        spawn_settle(writer);
+    }
 }
 
 /// Opens a batch transaction. When another connection holds SQLite's write
@@ -233,17 +229,7 @@ async fn open_batch(mut batch: OwnedMutexGuard<Batch>) -> StorageResult<OwnedMut
     match batch.try_open() {
         Ok(()) => Ok(batch),
         Err(error) if is_busy(&error) => {
-            let (back, returned) = oneshot::channel();
-            tokio::task::spawn_blocking(move || {
-                let mut batch = batch;
-                let opened = batch.open_waiting();
-                if let Err((mut batch, _)) = back.send((batch, opened)) {
-                    // The writer that waited is gone: end the empty batch
-                    // rather than hold SQLite's lock for nobody.
-                    batch.commit();
-                }
-            });
-            let (batch, opened) = returned.await.map_err(|_| writer_stopped())?;
+            let (batch, opened) = on_blocking_thread(batch, Batch::open_waiting).await?;
             opened.map_err(classify_rusqlite)?;
             Ok(batch)
         }
@@ -258,17 +244,45 @@ fn is_busy(error: &rusqlite::Error) -> bool {
     )
 }
 
-/// An open batch on its way to a blocking thread: committed when dropped
-/// there, or when the task is dropped without running (the runtime shuts
-/// down), so no batch is left open with members waiting.
-struct Settling(Option<OwnedMutexGuard<Batch>>);
+/// The writer on its way to a blocking thread. Whenever it is let go of
+/// without being handed back (the caller went away, a cancelled request;
+/// or the task never ran, the runtime shutting down), an open batch is
+/// committed first: no batch stays open holding SQLite's lock with nobody
+/// to end it or members waiting.
+struct Handoff(Option<OwnedMutexGuard<Batch>>);
 
-impl Drop for Settling {
+impl Drop for Handoff {
     fn drop(&mut self) {
         if let Some(mut batch) = self.0.take() {
             batch.commit();
         }
     }
+}
+
+/// Runs `work` on the writer on a blocking thread (it may fsync, checkpoint
+/// or wait for another connection's lock) and hands the writer back with
+/// the result.
+async fn on_blocking_thread<T: Send + 'static>(
+    batch: OwnedMutexGuard<Batch>,
+    work: impl FnOnce(&mut Batch) -> T + Send + 'static,
+) -> StorageResult<(OwnedMutexGuard<Batch>, T)> {
+    let (back, returned) = oneshot::channel();
+    let handoff = Handoff(Some(batch));
+    tokio::task::spawn_blocking(move || {
+        let mut handoff = handoff;
+        let Some(batch) = handoff.0.as_mut() else {
+            return;
+        };
+        let outcome = work(batch);
+        let Some(batch) = handoff.0.take() else {
+            return;
+        };
+        if let Err((mut batch, _)) = back.send((batch, outcome)) {
+            batch.commit();
+        }
+    });
+    // An error only when the task never ran (the runtime shuts down).
+    returned.await.map_err(|_| writer_stopped())
 }
 
 /// Commits the open batch on a blocking thread, tells its members, and
@@ -277,20 +291,8 @@ async fn settle_owned(batch: OwnedMutexGuard<Batch>) -> StorageResult<OwnedMutex
     if !batch.open {
         return Ok(batch);
     }
-    let (back, returned) = oneshot::channel();
-    let settling = Settling(Some(batch));
-    tokio::task::spawn_blocking(move || {
-        let mut settling = settling;
-        if let Some(mut batch) = settling.0.take() {
-            batch.commit();
-            // The caller may have gone (a cancelled request): the writer is
-            // then released here.
-            let _ = back.send(batch);
-        }
-    });
-    // An error only when the runtime shuts down and the task never ran:
-    // the batch was dropped uncommitted, and its members are told so.
-    returned.await.map_err(|_| writer_stopped())
+    let (batch, ()) = on_blocking_thread(batch, Batch::commit).await?;
+    Ok(batch)
 }
 
 fn writer_stopped() -> StorageError {
@@ -307,7 +309,6 @@ impl Batch {
         }
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         self.open = true;
-        self.size = 0;
         Ok(())
     }
 
