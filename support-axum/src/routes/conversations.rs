@@ -176,8 +176,7 @@ async fn set_status(
     status: ConversationStatus,
 ) -> Result<Json<ConversationBody>, Problem> {
     let id = ConversationId::from_uuid(id);
-    let (support, who) = (api.support().clone(), caller.principal.clone());
-    let view = to_completion(async move {
+    let view = to_completion(api, &caller.principal, |support, who| async move {
         match status {
             ConversationStatus::Closed => support.close(&who, id).await,
             ConversationStatus::Open => support.reopen(&who, id).await,

@@ -87,9 +87,10 @@ pub(crate) async fn send(
     Caller(caller): Caller,
     ApiJson(body): ApiJson<NewMessageBody>,
 ) -> Result<(StatusCode, Json<SentBody>), Problem> {
-    let (support, who) = (api.support().clone(), caller.principal.clone());
-    let mut sent =
-        to_completion(async move { support.send(&who, new_message(body)).await }).await?;
+    let mut sent = to_completion(&api, &caller.principal, |support, who| async move {
+        support.send(&who, new_message(body)).await
+    })
+    .await?;
     if sent.created {
         remember_contact(&api, &caller).await;
     }
@@ -188,8 +189,7 @@ pub(crate) async fn post(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<NewMessageBody>,
 ) -> Result<(StatusCode, Json<MessageBody>), Problem> {
-    let (support, who) = (api.support().clone(), caller.principal.clone());
-    let posted = to_completion(async move {
+    let posted = to_completion(&api, &caller.principal, |support, who| async move {
         support
             .post(&who, ConversationId::from_uuid(id), new_message(body))
             .await
@@ -225,8 +225,7 @@ pub(crate) async fn seen(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<SeenBody>,
 ) -> Result<StatusCode, Problem> {
-    let (support, who) = (api.support().clone(), caller.principal.clone());
-    to_completion(async move {
+    to_completion(&api, &caller.principal, |support, who| async move {
         support
             .mark_seen(
                 &who,

@@ -65,9 +65,10 @@ pub(crate) async fn put_preferences(
         .into_iter()
         .map(Preference::from)
         .collect();
-    let (support, who) = (api.support().clone(), caller.principal.clone());
-    let preferences =
-        to_completion(async move { support.set_preferences(&who, &changes).await }).await?;
+    let preferences = to_completion(&api, &caller.principal, |support, who| async move {
+        support.set_preferences(&who, &changes).await
+    })
+    .await?;
     Ok(Json(body(preferences)))
 }
 
