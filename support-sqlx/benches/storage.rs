@@ -275,6 +275,7 @@ macro_rules! raw_inbox_up_to_limit {
          m.id AS m_id, m.seq AS m_seq, m.user_id AS m_user_id, m.content AS m_content, \
          m.is_admin_message AS m_is_admin_message, m.client_id AS m_client_id, \
          m.created_at AS m_created_at, m.updated_at AS m_updated_at, \
+         (SELECT ct.name FROM support_contacts ct WHERE ct.user_id = c.user_id) AS user_name, \
          (SELECT s.seen_count FROM support_seen_marks s WHERE s.conversation_id = c.id \
           AND s.reader_id = $1 ORDER BY s.up_to_seq DESC LIMIT 1) AS viewer_seen_count \
          FROM support_conversations c \
@@ -333,6 +334,7 @@ struct RawInboxRow {
     m_client_id: Option<String>,
     m_created_at: Option<i64>,
     m_updated_at: Option<i64>,
+    user_name: Option<String>,
     viewer_seen_count: Option<i64>,
 }
 

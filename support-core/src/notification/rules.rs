@@ -132,10 +132,11 @@ pub(crate) fn outbox_for(
     outbox
 }
 
-/// Cancels scheduled jobs of `kind` as seen (an admin who answers has
-/// seen what they answer), when the rules can make such jobs at all (otherwise it would be a write for nothing on every message; a job
-/// left from an earlier configuration is still skipped at delivery when its
-/// messages were seen).
+/// Cancels scheduled jobs of `kind` as seen (an admin who answers has seen
+/// what they answer), when the rules can make such jobs at all (otherwise
+/// it would be a write for nothing on every message; a job left from an
+/// earlier configuration is still skipped at delivery when its messages
+/// were seen).
 fn cancel(
     outbox: &mut Outbox,
     rules: &NotificationRules,
