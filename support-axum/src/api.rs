@@ -6,7 +6,8 @@ use std::time::Duration;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use support_core::{
-    Clock, Contact, Notifier, Notifiers, Storage, Support, SupportConfig, SupportError, UserId,
+    Clock, Contact, LogTail, Notifier, Notifiers, Storage, Support, SupportConfig, SupportError,
+    UserId,
 };
 
 /// Users whose stored contact details a process remembers at most.
@@ -14,7 +15,7 @@ const STORED_CONTACTS_CAP: usize = 10_000;
 use tokio::sync::watch;
 
 use crate::auth::{Authenticated, IdentityProvider, OriginPolicy};
-use crate::live::LiveHub;
+use crate::live::{self, LiveHub};
 use crate::problem::Problem;
 
 /// Limits and timings of the HTTP layer.
@@ -60,6 +61,14 @@ struct Inner {
     /// Contact details already stored, per user, so a send does not write
     /// them again while they stay the same.
     pub(crate) stored_contacts: std::sync::Mutex<std::collections::HashMap<UserId, Contact>>,
+    /// The task that feeds `live` from the event log; ends with the API.
+    live_delivery: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.live_delivery.abort();
+    }
 }
 
 impl SupportApi {
@@ -172,7 +181,9 @@ impl SupportApiBuilder {
     }
 
     /// Another notifier to tell about committed events, besides the live
-    /// hub (e.g. an outbound channel).
+    /// hub. It is told of every event committed on the database, by any
+    /// process, once per process: work that must happen once per
+    /// deployment belongs in the notification outbox instead.
     pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
         self.notifiers.push(notifier);
         self
@@ -184,20 +195,23 @@ impl SupportApiBuilder {
         self
     }
 
-    /// Starts the live hub at the log's current position and wires it as a
-    /// notifier.
+    /// Starts live delivery at the log's current position: a task (on the
+    /// current Tokio runtime) follows the event log and feeds the live hub
+    /// and the other notifiers, whichever process committed. It ends when
+    /// the last clone of the API is dropped.
     pub async fn build(self) -> Result<SupportApi, SupportError> {
-        let live = LiveHub::start(Arc::clone(&self.storage)).await?;
+        let mut support = Support::new(Arc::clone(&self.storage)).with_config(self.support_config);
+        if let Some(clock) = self.clock {
+            support = support.with_clock(clock);
+        }
+        let from = support.latest_event().await?;
+        let live = LiveHub::new(from);
         let notifiers = self.notifiers.into_iter().fold(
             Notifiers::new().with(Arc::new(live.clone())),
             Notifiers::with,
         );
-        let mut support = Support::new(self.storage)
-            .with_config(self.support_config)
-            .with_notifier(Arc::new(notifiers));
-        if let Some(clock) = self.clock {
-            support = support.with_clock(clock);
-        }
+        let tail = LogTail::new(self.storage, from);
+        let live_delivery = tokio::spawn(live::follow(tail, Arc::new(notifiers)));
         let (shutdown, _) = watch::channel(false);
         Ok(SupportApi {
             inner: Arc::new(Inner {
@@ -209,6 +223,7 @@ impl SupportApiBuilder {
                 shutdown,
                 openapi_json: OnceLock::new(),
                 stored_contacts: std::sync::Mutex::new(std::collections::HashMap::new()),
+                live_delivery,
             }),
         })
     }

@@ -155,6 +155,13 @@ pub struct ConversationPageBody {
     pub items: Vec<ConversationBody>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+    /// The event-log position this page reflects (extension): every event
+    /// up to it is included, later ones may be too. Open `GET /events`
+    /// with `last_event_id` set to it (or send it as `Last-Event-ID`) to
+    /// follow on from this page without missing anything committed since;
+    /// events the page already shows may arrive again and are applied
+    /// idempotently.
+    pub last_event_id: i64,
 }
 
 impl From<Page<ConversationView>> for ConversationPageBody {
@@ -162,6 +169,7 @@ impl From<Page<ConversationView>> for ConversationPageBody {
         Self {
             items: page.items.into_iter().map(ConversationBody::from).collect(),
             next_cursor: page.next_cursor,
+            last_event_id: page.position.0,
         }
     }
 }
@@ -173,6 +181,13 @@ pub struct MessagePageBody {
     pub items: Vec<MessageBody>,
     /// More exist beyond this page in the direction asked.
     pub has_more: bool,
+    /// The event-log position this page reflects (extension): every event
+    /// up to it is included, later ones may be too. Open `GET /events`
+    /// with `last_event_id` set to it (or send it as `Last-Event-ID`) to
+    /// follow on from this page without missing anything committed since;
+    /// events the page already shows may arrive again and are applied
+    /// idempotently.
+    pub last_event_id: i64,
 }
 
 /// A message to write.

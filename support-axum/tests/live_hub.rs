@@ -1,13 +1,14 @@
-//! The live hub's ordering and catch-up guarantees, on real SQLite.
+//! The live hub's ordering and catch-up guarantees, fed from the log
+//! tail, on real SQLite.
 #![allow(missing_docs)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use support_axum::live::{LiveFeed, LiveHub};
+use support_axum::live::LiveHub;
 use support_core::{
-    EventReplay, EventSeq, NewMessage, Notifier, Principal, Storage, Support, UserId,
+    EventReplay, EventSeq, LogTail, NewMessage, Principal, Storage, Support, UserId,
 };
 use support_sqlx::SqliteStorage;
 
@@ -30,11 +31,16 @@ fn message(text: &str) -> NewMessage {
     }
 }
 
+/// The hub fed from the log, as `SupportApi::build` wires it.
+fn follow_log(storage: &Arc<dyn Storage>, hub: &LiveHub) -> tokio::task::JoinHandle<()> {
+    let tail = LogTail::new(Arc::clone(storage), hub.position());
+    tokio::spawn(support_axum::live::follow(tail, Arc::new(hub.clone())))
+}
+
 #[tokio::test]
-async fn notifications_out_of_order_are_published_in_log_order_once() {
+async fn overlapping_batches_are_published_in_log_order_once() {
     let storage = storage().await;
-    let hub = LiveHub::start(Arc::clone(&storage)).await.expect("hub");
-    // Writes that the hub is not told about yet.
+    let hub = LiveHub::new(EventSeq(0));
     let support = Support::new(Arc::clone(&storage));
     let alice = user("alice");
     for n in 0..3 {
@@ -44,7 +50,7 @@ async fn notifications_out_of_order_are_published_in_log_order_once() {
             .expect("send");
     }
     let admin = Principal::admin(UserId::parse("ada").expect("id"));
-    let mut subscription = hub.subscribe(&admin).await;
+    let mut subscription = hub.subscribe(&admin);
     assert_eq!(subscription.position, EventSeq(0));
 
     let EventReplay::Events { events, .. } = support
@@ -55,32 +61,59 @@ async fn notifications_out_of_order_are_published_in_log_order_once() {
         panic!("events expected");
     };
     assert_eq!(events.len(), 6);
-    // The last commit's notification arrives first: the hub reads the gap.
-    hub.notify(&events[4..]).await;
-    // Then the earlier ones, late: nothing is published twice.
-    hub.notify(&events[..4]).await;
-    hub.notify(&events[2..3]).await;
+    hub.publish(&events[..4]);
+    // Batches that overlap what was published: nothing is published twice.
+    hub.publish(&events[2..]);
+    hub.publish(&events[2..3]);
 
     let mut published = Vec::new();
     while let Ok(event) = subscription.receiver.try_recv() {
         published.push(event.seq.0);
     }
     assert_eq!(published, vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(hub.position(), EventSeq(6));
+}
+
+#[tokio::test]
+async fn a_host_writing_through_support_directly_gets_live_delivery() {
+    let storage = storage().await;
+    let hub = LiveHub::new(EventSeq(0));
+    let _delivery = follow_log(&storage, &hub);
+    let alice = user("alice");
+    let mut subscription = hub.subscribe(&alice);
+    let mut others = hub.subscribe(&user("bob"));
+    // No HTTP and no notifier on the write path: the log tail publishes.
+    let support = Support::new(Arc::clone(&storage));
+    support.send(&alice, message("hello")).await.expect("send");
+    let mut names = Vec::new();
+    for _ in 0..2 {
+        let event = tokio::time::timeout(Duration::from_secs(5), subscription.receiver.recv())
+            .await
+            .expect("delivered live")
+            .expect("open channel");
+        names.push(event.name);
+    }
+    assert_eq!(names, vec!["conversation.created", "message.created"]);
+    assert!(
+        others.receiver.try_recv().is_err(),
+        "bob receives nothing of alice's"
+    );
 }
 
 #[tokio::test]
 async fn a_subscriber_that_lags_is_caught_up_from_the_log() {
     let storage = storage().await;
-    let hub = LiveHub::start(Arc::clone(&storage)).await.expect("hub");
-    let support = Support::new(Arc::clone(&storage)).with_notifier(Arc::new(hub.clone()));
+    let hub = LiveHub::new(EventSeq(0));
+    let _delivery = follow_log(&storage, &hub);
+    let support = Support::new(Arc::clone(&storage));
     let alice = user("alice");
-    let subscription = hub.subscribe(&alice).await;
+    let subscription = hub.subscribe(&alice);
     let (_keep_running, shutdown) = tokio::sync::watch::channel(false);
     let stream = support_axum::live::event_stream(
         support.clone(),
         alice.clone(),
         subscription,
-        None,
+        support_axum::live::StreamStart::Fresh(EventSeq(0)),
         shutdown,
         500,
     );
@@ -108,13 +141,13 @@ async fn a_subscriber_that_lags_is_caught_up_from_the_log() {
 
 #[tokio::test]
 async fn a_users_channel_is_freed_when_their_last_subscription_ends() {
-    let hub = LiveHub::start(storage().await).await.expect("hub");
+    let hub = LiveHub::new(EventSeq(0));
     let alice = user("alice");
-    let first = hub.subscribe(&alice).await;
-    let second = hub.subscribe(&alice).await;
-    let bob = hub.subscribe(&user("bob")).await;
+    let first = hub.subscribe(&alice);
+    let second = hub.subscribe(&alice);
+    let bob = hub.subscribe(&user("bob"));
     let admin = Principal::admin(UserId::parse("ada").expect("id"));
-    let _admin = hub.subscribe(&admin).await;
+    let _admin = hub.subscribe(&admin);
     assert_eq!(
         hub.user_channels(),
         2,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::conversation::{Conversation, ConversationStatus, ConversationView};
 use crate::error::InvalidInput;
-use crate::ids::{ConversationId, UserId};
+use crate::ids::{ConversationId, EventSeq, UserId};
 use crate::message::Message;
 use crate::principal::Principal;
 use crate::search::SearchTerms;
@@ -136,6 +136,10 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; `None` on the last page.
     pub next_cursor: Option<String>,
+    /// The event-log position this page reflects: every event up to it is
+    /// included (later ones may be too). A live stream resumed after it
+    /// misses nothing committed since the read.
+    pub position: EventSeq,
 }
 
 /// Keyset position in the inbox order (`last_message_at` descending, then

@@ -15,7 +15,8 @@
 //!
 //! Storage and notification are ports: [`Storage`] (implemented for SQLite
 //! and PostgreSQL by `support-sqlx`), [`Notifier`] (told about committed
-//! events) and [`Deliver`] (a notification channel; see [`notification`]).
+//! events by a [`LogTail`], which follows the log on every process) and
+//! [`Deliver`] (a notification channel; see [`notification`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -55,6 +56,7 @@ pub mod search;
 pub mod seen;
 mod storage;
 mod support;
+mod tail;
 mod validation;
 
 pub use analytics::{Analytics, AnalyticsInputs, AnalyticsRange, DurationStats};
@@ -73,6 +75,10 @@ pub use notification::{
 pub use notify::{NoopNotifier, Notifier, Notifiers};
 pub use principal::{Principal, Role};
 pub use seen::SeenMark;
-pub use storage::{Closure, EventLogSlice, MessageRange, Storage, StorageResult, WriteTx};
+pub use storage::{
+    Closure, EventLogSlice, JobWakeups, LogSignal, LogWakeups, MessageRange, Storage,
+    StorageResult, WriteTx,
+};
 pub use support::{MessagePage, MessagesRequest, NewMessage, Posted, Sent, Support, SupportConfig};
+pub use tail::LogTail;
 pub use validation::{ClientId, ContentLimits, MessageContent};

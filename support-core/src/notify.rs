@@ -1,4 +1,5 @@
-//! The notification port: told about every committed event.
+//! The notification port: told about every committed event, by the
+//! process's [`crate::LogTail`].
 
 use std::sync::Arc;
 
@@ -6,18 +7,22 @@ use async_trait::async_trait;
 
 use crate::events::Event;
 
-/// Receives events after their transaction committed, in log order.
+/// Receives events after their transaction committed, in log order, each
+/// once, from whichever process committed them.
 ///
 /// Events are already durable in the log when this runs, so a notifier that
 /// fails loses nothing: live streams catch up from the log. Implementations
-/// must not block; slow work belongs on a queue.
+/// must not block; slow work belongs on a queue. Every process that tails
+/// the log tells its notifiers of every event: work that must happen once
+/// per deployment (emails, webhooks) belongs in the notification outbox,
+/// not here.
 #[async_trait]
 pub trait Notifier: Send + Sync {
-    /// Called once per committed transaction with its events.
+    /// Called with the next committed events, oldest first.
     async fn notify(&self, events: &[Event]);
 }
 
-/// Does nothing. The default when the host wires no notifier.
+/// Does nothing.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoopNotifier;
 

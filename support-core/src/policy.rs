@@ -61,8 +61,14 @@ pub(crate) fn owner_scope(
 #[derive(Debug)]
 pub(crate) struct Unscoped;
 
-/// Whether `who` may receive `event`: admins receive all, a user only the
-/// events of their own conversations.
+/// Whether `who` may receive the events of a conversation owned by
+/// `owner`: admins receive all, a user only those of their own
+/// conversations.
+pub fn may_receive_events_of(who: &Principal, owner: &UserId) -> bool {
+    who.is_admin() || *owner == who.id
+}
+
+/// Whether `who` may receive `event` (see [`may_receive_events_of`]).
 pub fn may_receive(who: &Principal, event: &Event) -> bool {
-    who.is_admin() || event.conversation_owner == who.id
+    may_receive_events_of(who, &event.conversation_owner)
 }

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
 
 use crate::analytics::{AnalyticsInputs, AnalyticsRange};
 use crate::conversation::Conversation;
@@ -66,6 +67,23 @@ pub struct EventLogSlice {
     pub latest: EventSeq,
 }
 
+/// A wake-up from storage: the event log may have grown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogSignal {
+    /// A commit appended events up to this position.
+    Reached(EventSeq),
+    /// Something may have been committed that no [`Self::Reached`] told
+    /// of (a lost notification, a reconnect, the periodic check): read the
+    /// log to find out.
+    Check,
+}
+
+/// Wake-ups for readers of the event log (see [`Storage::log_signal`]).
+pub type LogWakeups = BoxStream<'static, LogSignal>;
+
+/// Wake-ups for notification workers (see [`Storage::job_signal`]).
+pub type JobWakeups = BoxStream<'static, ()>;
+
 /// Durable storage. Held as `Arc<dyn Storage>`.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
@@ -115,6 +133,21 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Up to `limit` events after position `after`, oldest first.
     async fn events_after(&self, after: EventSeq, limit: u32) -> StorageResult<EventLogSlice>;
+
+    /// Wake-ups for a reader that tails the event log, on every process
+    /// that shares the database: soon after each commit that appended
+    /// events, whichever process committed it, and a
+    /// [`LogSignal::Check`] at least every few seconds, so that a lost
+    /// wake-up delays an event but never loses it. Wake-ups are hints
+    /// that may coalesce; the log is the truth. Each call is a new
+    /// subscriber.
+    fn log_signal(&self) -> LogWakeups;
+
+    /// Wake-ups for notification workers, on every process that shares the
+    /// database: soon after each commit that enqueued a job due at once
+    /// ([`Outbox::has_due_jobs`]). Jobs due later are found by the
+    /// worker's poll. Each call is a new subscriber.
+    fn job_signal(&self) -> JobWakeups;
 
     /// Deletes events older than `before`, always keeping the newest one so
     /// the log's position survives. Returns how many were deleted.

@@ -31,6 +31,7 @@
 mod error;
 mod outbox;
 mod rows;
+mod signal;
 mod sql;
 mod store;
 

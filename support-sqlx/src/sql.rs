@@ -173,8 +173,13 @@ pub(crate) const LAST_MESSAGE_MARKS: &str = concat!(
 );
 
 /// Head of the multi-row event append; the caller adds `VALUES ...`.
-pub(crate) const INSERT_EVENTS: &str = "INSERT INTO support_events \
-     (conversation_id, conversation_owner, kind, payload, created_at) ";
+macro_rules! insert_events {
+    () => {
+        "INSERT INTO support_events \
+         (conversation_id, conversation_owner, kind, payload, created_at) "
+    };
+}
+pub(crate) use insert_events;
 
 pub(crate) const EVENTS_AFTER: &str = "SELECT seq, conversation_owner, payload, created_at \
      FROM support_events WHERE seq > $1 ORDER BY seq ASC LIMIT $2";

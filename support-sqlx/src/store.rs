@@ -7,7 +7,8 @@
 //! domain's [`support_core::WriteTx`], which each dialect implements in its
 //! own `write_tx.rs`: PostgreSQL through sqlx, SQLite on its writer
 //! connection) and `begin_write` (a sqlx transaction for the writes below,
-//! with `conn()` and `finish()`), plus `CLAIM_JOBS` and
+//! with `conn()` and `finish()`), `log_wakeups` and `job_wakeups` (its
+//! commit signals, see [`crate::signal`]), plus `CLAIM_JOBS` and
 //! `push_search`.
 
 macro_rules! sql_storage {
@@ -18,6 +19,14 @@ macro_rules! sql_storage {
         impl support_core::Storage for $storage {
             async fn begin(&self) -> support_core::StorageResult<Box<dyn support_core::WriteTx>> {
                 self.begin_tx().await
+            }
+
+            fn log_signal(&self) -> support_core::LogWakeups {
+                self.log_wakeups()
+            }
+
+            fn job_signal(&self) -> support_core::JobWakeups {
+                self.job_wakeups()
             }
 
             async fn conversation(

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 use axum::response::sse;
-use support_core::{Event, EventSeq, Notifier, Principal, Storage, SupportError, UserId};
+use support_core::{Event, EventSeq, LogTail, Notifier, Principal, UserId, policy};
 use tokio::sync::broadcast;
 
 use crate::wire;
@@ -14,7 +14,6 @@ use crate::wire;
 /// the log instead.
 const ADMIN_CAPACITY: usize = 4096;
 const USER_CAPACITY: usize = 256;
-const LOG_BATCH: u32 = 512;
 
 /// One committed event, serialized once for every subscriber.
 #[derive(Debug)]
@@ -54,7 +53,7 @@ impl LiveEvent {
 
     /// Whether `who` may receive it.
     pub fn visible_to(&self, who: &Principal) -> bool {
-        who.is_admin() || self.owner == who.id
+        policy::may_receive_events_of(who, &self.owner)
     }
 }
 
@@ -67,13 +66,6 @@ pub struct Subscription {
     _cleanup: Option<UserChannelGuard>,
 }
 
-/// A source of live events for the SSE endpoint.
-#[async_trait]
-pub trait LiveFeed: Send + Sync + 'static {
-    /// Subscribes to the events `who` may receive.
-    async fn subscribe(&self, who: &Principal) -> Subscription;
-}
-
 /// In-process fan-out of committed events. See the module docs.
 #[derive(Clone)]
 pub struct LiveHub {
@@ -81,111 +73,41 @@ pub struct LiveHub {
 }
 
 struct HubInner {
-    storage: Arc<dyn Storage>,
     /// The last published position. Held while publishing, so publication
     /// is ordered and a subscriber's start position is exact.
-    published: tokio::sync::Mutex<EventSeq>,
+    published: Mutex<EventSeq>,
     admins: broadcast::Sender<Arc<LiveEvent>>,
     users: Mutex<HashMap<UserId, broadcast::Sender<Arc<LiveEvent>>>>,
 }
 
 impl LiveHub {
-    /// A hub that starts at the log's current position.
-    pub async fn start(storage: Arc<dyn Storage>) -> Result<Self, SupportError> {
-        let latest = storage.events_after(EventSeq(i64::MAX), 0).await?.latest;
+    /// A hub whose subscribers start after `position`: feed it the log
+    /// from there ([`follow`] does, from a [`LogTail`]).
+    pub fn new(position: EventSeq) -> Self {
         let (admins, _) = broadcast::channel(ADMIN_CAPACITY);
-        Ok(Self {
+        Self {
             inner: Arc::new(HubInner {
-                storage,
-                published: tokio::sync::Mutex::new(latest),
+                published: Mutex::new(position),
                 admins,
                 users: Mutex::new(HashMap::new()),
             }),
-        })
+        }
     }
 
-    /// Publishes whatever the log holds past the last published position:
-    /// what a multi-node deployment calls when another node committed.
-    pub async fn catch_up(&self) {
-        let mut published = self.inner.published.lock().await;
-        self.fill_from_log(&mut published, None).await;
+    /// The last published position.
+    pub fn position(&self) -> EventSeq {
+        *lock(&self.inner.published)
     }
 
     /// Number of users with a live channel open.
     pub fn user_channels(&self) -> usize {
-        self.users().len()
+        lock(&self.inner.users).len()
     }
 
-    fn users(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<UserId, broadcast::Sender<Arc<LiveEvent>>>> {
-        self.inner
-            .users
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn publish(&self, published: &mut EventSeq, event: &Event) {
-        let live = Arc::new(LiveEvent::from_event(event));
-        if let Some(channel) = self.users().get(&event.conversation_owner) {
-            let _ = channel.send(Arc::clone(&live));
-        }
-        let _ = self.inner.admins.send(live);
-        *published = event.seq;
-    }
-
-    /// Reads the log past `published` and publishes it, up to `until` when
-    /// given (or to its end).
-    async fn fill_from_log(&self, published: &mut EventSeq, until: Option<EventSeq>) {
-        loop {
-            let slice = match self.inner.storage.events_after(*published, LOG_BATCH).await {
-                Ok(slice) => slice,
-                Err(error) => {
-                    // Subscribers are not lost: the next publication or a
-                    // reconnect reads the log again from their position.
-                    tracing::warn!(%error, "live hub cannot read the event log");
-                    return;
-                }
-            };
-            let done = (slice.events.len() as u32) < LOG_BATCH;
-            for event in &slice.events {
-                self.publish(published, event);
-            }
-            if done || until.is_some_and(|until| *published >= until) {
-                return;
-            }
-        }
-    }
-}
-
-#[async_trait]
-impl Notifier for LiveHub {
-    async fn notify(&self, events: &[Event]) {
-        let mut published = self.inner.published.lock().await;
-        let fresh: Vec<&Event> = events.iter().filter(|e| e.seq > *published).collect();
-        let Some(last) = fresh.last().map(|e| e.seq) else {
-            return;
-        };
-        let contiguous = fresh
-            .iter()
-            .enumerate()
-            .all(|(i, e)| e.seq.0 == published.0 + 1 + i as i64);
-        if contiguous {
-            for event in fresh {
-                self.publish(&mut published, event);
-            }
-        } else {
-            // An earlier commit has not been published yet (its notifier
-            // call is still on its way): the log has it, in order.
-            self.fill_from_log(&mut published, Some(last)).await;
-        }
-    }
-}
-
-#[async_trait]
-impl LiveFeed for LiveHub {
-    async fn subscribe(&self, who: &Principal) -> Subscription {
-        let published = self.inner.published.lock().await;
+    /// Subscribes to the events `who` may receive, from the last published
+    /// position on.
+    pub fn subscribe(&self, who: &Principal) -> Subscription {
+        let published = lock(&self.inner.published);
         if who.is_admin() {
             return Subscription {
                 receiver: self.inner.admins.subscribe(),
@@ -193,8 +115,7 @@ impl LiveFeed for LiveHub {
                 _cleanup: None,
             };
         }
-        let receiver = self
-            .users()
+        let receiver = lock(&self.inner.users)
             .entry(who.id.clone())
             .or_insert_with(|| broadcast::channel(USER_CAPACITY).0)
             .subscribe();
@@ -207,6 +128,52 @@ impl LiveFeed for LiveHub {
             }),
         }
     }
+
+    /// Publishes events in log order, each once: those at or before the
+    /// last published position are skipped. Routed by conversation owner
+    /// to that user's channel and to the admins' channel only, so no stream
+    /// sees events it cannot receive.
+    pub fn publish(&self, events: &[Event]) {
+        let mut published = lock(&self.inner.published);
+        for event in events {
+            if event.seq <= *published {
+                continue;
+            }
+            let live = Arc::new(LiveEvent::from_event(event));
+            if let Some(channel) = lock(&self.inner.users).get(&event.conversation_owner) {
+                let _ = channel.send(Arc::clone(&live));
+            }
+            let _ = self.inner.admins.send(live);
+            *published = event.seq;
+        }
+    }
+}
+
+#[async_trait]
+impl Notifier for LiveHub {
+    async fn notify(&self, events: &[Event]) {
+        self.publish(events);
+    }
+}
+
+/// Hands what `tail` reads to `notifier` until the storage's signal ends:
+/// the task each process runs for live delivery. A failed read is logged
+/// and retried at the next wake-up, from the same position.
+pub async fn follow(mut tail: LogTail, notifier: Arc<dyn Notifier>) {
+    while let Some(read) = tail.next().await {
+        match read {
+            Ok(events) => notifier.notify(&events).await,
+            Err(error) => {
+                tracing::warn!(%error, position = tail.position().0, "live delivery cannot read the event log");
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Removes a user's channel when their last subscription ends.
@@ -220,7 +187,7 @@ impl Drop for UserChannelGuard {
         let Some(hub) = self.hub.upgrade() else {
             return;
         };
-        let mut users = hub.users.lock().unwrap_or_else(|p| p.into_inner());
+        let mut users = lock(&hub.users);
         // `Subscription::receiver` is declared before the guard, so it is
         // already dropped here: zero receivers means nobody else listens.
         if users

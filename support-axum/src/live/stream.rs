@@ -28,30 +28,47 @@ struct Subscriber {
     batch: u32,
 }
 
-/// The event stream of one connection, as `GET /events` serves it.
-/// `resume_after` is the client's `Last-Event-ID`; without it the stream
-/// starts at the subscription's position. The stream ends when `shutdown`
-/// turns true, when the log cannot be read, or when the hub goes away.
+/// Where a stream starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamStart {
+    /// After the client's `Last-Event-ID`: what it missed is read from the
+    /// log first.
+    Resume(EventSeq),
+    /// A new stream, at the log's end as the request found it: it names
+    /// that position first in a `ready` event, so a client that loses the
+    /// connection before any other event still resumes exactly
+    /// (EventSource sends it back as `Last-Event-ID`).
+    Fresh(EventSeq),
+}
+
+/// The event stream of one connection, as `GET /events` serves it. The
+/// stream ends when `shutdown` turns true, when the log cannot be read, or
+/// when the hub goes away.
 pub fn event_stream(
     support: Support,
     who: Principal,
     subscription: Subscription,
-    resume_after: Option<EventSeq>,
+    start: StreamStart,
     shutdown: watch::Receiver<bool>,
     batch: u32,
 ) -> impl Stream<Item = Result<sse::Event, Infallible>> + Send + 'static {
     let mut pending = VecDeque::new();
-    if resume_after.is_none() {
-        // A fresh stream names its starting position first, so a client
-        // that loses the connection before any other event still resumes
-        // exactly (EventSource sends it back as Last-Event-ID).
-        pending.push_back(position_event("ready", subscription.position));
-    }
+    let (position, catching_up) = match start {
+        StreamStart::Resume(after) => (after, true),
+        StreamStart::Fresh(at) => {
+            pending.push_back(position_event("ready", at));
+            // The hub may lag the log (its tail has not read the newest
+            // commits yet): those arrive live and are skipped up to `at`.
+            // Or it may be ahead: what it published past `at` before this
+            // subscription is read from the log.
+            (at, subscription.position > at)
+        }
+    };
     let state = Subscriber {
         support,
         who,
-        position: resume_after.unwrap_or(subscription.position),
-        catching_up: resume_after.is_some(),
+        position,
+        catching_up,
         subscription,
         pending,
         shutdown,

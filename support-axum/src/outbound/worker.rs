@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use support_core::notification::error_chain;
 use support_core::{
     Channel, ClaimedJob, Contacts, Deliver, DeliveryError, JobOutcome, Prepared, RetryPolicy,
@@ -23,7 +24,10 @@ pub struct WorkerConfig {
     pub lease: chrono::Duration,
     /// Jobs claimed at once.
     pub batch: u32,
-    /// Wait between polls when the queue had nothing due.
+    /// Wait between polls when the queue had nothing due. A commit that
+    /// enqueues a job due at once wakes the worker sooner, on every process
+    /// (the storage's job signal); the poll finds jobs that come due later
+    /// and covers a lost wake-up.
     pub poll_interval: Duration,
     /// Longest a single delivery may take (then it counts as a transient
     /// failure).
@@ -37,7 +41,7 @@ impl Default for WorkerConfig {
         Self {
             lease: chrono::Duration::seconds(120),
             batch: 16,
-            poll_interval: Duration::from_millis(500),
+            poll_interval: Duration::from_secs(1),
             delivery_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
         }
@@ -106,9 +110,11 @@ impl Worker {
         self
     }
 
-    /// Polls until `stop` turns true: claims a batch, delivers it, and
-    /// waits `poll_interval` when nothing was due.
+    /// Runs until `stop` turns true: claims a batch, delivers it, and when
+    /// nothing was due waits for the storage's job signal or
+    /// `poll_interval`, whichever comes first.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut wakeups = self.support.storage().job_signal();
         while !*stop.borrow() {
             let idle = match self.run_once().await {
                 Ok(stats) => stats.claimed == 0,
@@ -120,6 +126,7 @@ impl Worker {
             if idle {
                 tokio::select! {
                     _ = tokio::time::sleep(self.config.poll_interval) => {}
+                    _ = wakeups.next() => {}
                     _ = stop.changed() => {}
                 }
             }

@@ -7,7 +7,6 @@ use support_core::{ConversationId, ConversationStatus, InboxRequest, StatusFilte
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::to_completion;
 use crate::api::{Caller, SupportApi};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::problem::{Problem, ProblemBody};
@@ -176,12 +175,10 @@ async fn set_status(
     status: ConversationStatus,
 ) -> Result<Json<ConversationBody>, Problem> {
     let id = ConversationId::from_uuid(id);
-    let view = to_completion(api, &caller.principal, |support, who| async move {
-        match status {
-            ConversationStatus::Closed => support.close(&who, id).await,
-            ConversationStatus::Open => support.reopen(&who, id).await,
-        }
-    })
-    .await?;
+    let (support, who) = (api.support(), &caller.principal);
+    let view = match status {
+        ConversationStatus::Closed => support.close(who, id).await?,
+        ConversationStatus::Open => support.reopen(who, id).await?,
+    };
     Ok(Json(view.into()))
 }

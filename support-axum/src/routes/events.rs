@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 
 use crate::api::{Caller, SupportApi};
 use crate::extract::ApiQuery;
-use crate::live::{LiveFeed, event_stream};
+use crate::live::{StreamStart, event_stream};
 use crate::problem::{Problem, ProblemBody};
 
 /// Query of `GET /events`.
@@ -66,12 +66,17 @@ pub(crate) async fn events(
         (None, None) => None,
     };
     let principal = caller.principal;
-    let subscription = api.live().subscribe(&principal).await;
+    let start = match resume_after {
+        Some(after) => StreamStart::Resume(after),
+        // Whatever the caller wrote before asking is behind the stream.
+        None => StreamStart::Fresh(api.support().latest_event().await?),
+    };
+    let subscription = api.live().subscribe(&principal);
     let stream = event_stream(
         api.support().clone(),
         principal,
         subscription,
-        resume_after,
+        start,
         api.shutdown_signal(),
         api.config().replay_batch,
     );

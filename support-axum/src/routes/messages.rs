@@ -9,7 +9,6 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::conversations::parse_limit;
-use super::to_completion;
 use crate::api::{Caller, SupportApi};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::{Problem, ProblemBody};
@@ -87,10 +86,10 @@ pub(crate) async fn send(
     Caller(caller): Caller,
     ApiJson(body): ApiJson<NewMessageBody>,
 ) -> Result<(StatusCode, Json<SentBody>), Problem> {
-    let mut sent = to_completion(&api, &caller.principal, |support, who| async move {
-        support.send(&who, new_message(body)).await
-    })
-    .await?;
+    let mut sent = api
+        .support()
+        .send(&caller.principal, new_message(body))
+        .await?;
     if sent.created {
         remember_contact(&api, &caller).await;
     }
@@ -160,6 +159,7 @@ pub(crate) async fn history(
     Ok(Json(MessagePageBody {
         items: page.items.into_iter().map(MessageBody::from).collect(),
         has_more: page.has_more,
+        last_event_id: page.position.0,
     }))
 }
 
@@ -189,12 +189,14 @@ pub(crate) async fn post(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<NewMessageBody>,
 ) -> Result<(StatusCode, Json<MessageBody>), Problem> {
-    let posted = to_completion(&api, &caller.principal, |support, who| async move {
-        support
-            .post(&who, ConversationId::from_uuid(id), new_message(body))
-            .await
-    })
-    .await?;
+    let posted = api
+        .support()
+        .post(
+            &caller.principal,
+            ConversationId::from_uuid(id),
+            new_message(body),
+        )
+        .await?;
     Ok((
         created_or_replayed(posted.created),
         Json(posted.message.into()),
@@ -225,15 +227,12 @@ pub(crate) async fn seen(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<SeenBody>,
 ) -> Result<StatusCode, Problem> {
-    to_completion(&api, &caller.principal, |support, who| async move {
-        support
-            .mark_seen(
-                &who,
-                ConversationId::from_uuid(id),
-                MessageId::from_uuid(body.up_to),
-            )
-            .await
-    })
-    .await?;
+    api.support()
+        .mark_seen(
+            &caller.principal,
+            ConversationId::from_uuid(id),
+            MessageId::from_uuid(body.up_to),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use axum::Json;
-use support_core::{Principal, Role, Support, SupportError};
+use support_core::Role;
 
 use crate::api::{Caller, SupportApi};
 use crate::auth::TOKEN_COOKIE;
@@ -187,30 +187,4 @@ async fn no_such_route() -> Problem {
 
 async fn method_not_allowed() -> Problem {
     Problem::method_not_allowed()
-}
-
-/// Runs a write to its end even when the request goes away (the client
-/// disconnects, a timeout drops the handler): a write that started commits
-/// and tells the live hub, or fails, as a whole. Dropped while its commit
-/// waited for a batch, a write would otherwise commit without publishing
-/// its live events until some later write.
-/// `write` gets the service and the caller, owned.
-pub(crate) async fn to_completion<T, W>(
-    api: &SupportApi,
-    who: &Principal,
-    write: impl FnOnce(Support, Principal) -> W,
-) -> Result<T, Problem>
-where
-    W: Future<Output = Result<T, SupportError>> + Send + 'static,
-    T: Send + 'static,
-{
-    let write = write(api.support().clone(), who.clone());
-    // In the request's span, so its logs keep the request id.
-    match tokio::spawn(tracing::Instrument::in_current_span(write)).await {
-        Ok(outcome) => outcome.map_err(Problem::from),
-        Err(error) => {
-            tracing::error!(%error, "a write task ended without an outcome");
-            Err(Problem::internal())
-        }
-    }
 }

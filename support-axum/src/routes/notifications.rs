@@ -7,7 +7,6 @@ use support_core::{JobQuery, JobState, Preference};
 use utoipa::IntoParams;
 
 use super::conversations::parse_limit;
-use super::to_completion;
 use crate::api::{Caller, SupportApi};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::{Problem, ProblemBody};
@@ -65,10 +64,10 @@ pub(crate) async fn put_preferences(
         .into_iter()
         .map(Preference::from)
         .collect();
-    let preferences = to_completion(&api, &caller.principal, |support, who| async move {
-        support.set_preferences(&who, &changes).await
-    })
-    .await?;
+    let preferences = api
+        .support()
+        .set_preferences(&caller.principal, &changes)
+        .await?;
     Ok(Json(body(preferences)))
 }
 

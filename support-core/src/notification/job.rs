@@ -79,6 +79,12 @@ impl Outbox {
     pub fn is_empty(&self) -> bool {
         self.enqueue.is_empty() && self.cancel.is_empty()
     }
+
+    /// Whether a job it enqueues is due at once (a worker should be woken
+    /// rather than left to its next poll).
+    pub fn has_due_jobs(&self) -> bool {
+        self.enqueue.iter().any(|job| job.due_at <= job.created_at)
+    }
 }
 
 /// Where a job is in its life.

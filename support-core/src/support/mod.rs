@@ -1,5 +1,6 @@
 //! [`Support`]: the rules, applied to a [`Storage`] through its transactional
-//! primitives, with every committed change passed to a [`Notifier`].
+//! primitives. Every change commits its events to the log; live delivery
+//! reads them from there ([`crate::LogTail`]).
 
 mod notifications;
 mod reads;
@@ -13,7 +14,6 @@ use chrono::Duration;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{StorageError, SupportError};
 use crate::notification::NotificationRules;
-use crate::notify::{NoopNotifier, Notifier};
 use crate::storage::Storage;
 use crate::validation::ContentLimits;
 
@@ -51,27 +51,19 @@ impl Default for SupportConfig {
 #[derive(Clone)]
 pub struct Support {
     storage: Arc<dyn Storage>,
-    notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
     config: Arc<SupportConfig>,
 }
 
 impl Support {
-    /// A support inbox over `storage`, with the default configuration, the
-    /// system clock and no notifier.
+    /// A support inbox over `storage`, with the default configuration and
+    /// the system clock.
     pub fn new(storage: Arc<dyn Storage>) -> Self {
         Self {
             storage,
-            notifier: Arc::new(NoopNotifier),
             clock: Arc::new(SystemClock),
             config: Arc::new(SupportConfig::default()),
         }
-    }
-
-    /// Sends every committed event to `notifier`.
-    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
-        self.notifier = notifier;
-        self
     }
 
     /// Uses `clock` for every timestamp.

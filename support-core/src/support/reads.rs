@@ -43,6 +43,9 @@ pub struct MessagePage {
     /// More messages exist beyond this page in the direction asked (older
     /// ones for the default page and `before`, newer ones for `after`).
     pub has_more: bool,
+    /// The event-log position this page reflects (see
+    /// [`Page::position`]).
+    pub position: EventSeq,
 }
 
 impl Support {
@@ -65,6 +68,8 @@ impl Support {
         request: InboxRequest,
     ) -> Result<Page<ConversationView>, SupportError> {
         let limit = page_limit(request.limit, INBOX_DEFAULT_LIMIT, INBOX_MAX_LIMIT)?;
+        // Before the rows: what was committed up to here, the rows show.
+        let position = self.latest_event().await?;
         let after = request
             .cursor
             .as_deref()
@@ -73,6 +78,7 @@ impl Support {
         let empty = Page {
             items: Vec::new(),
             next_cursor: None,
+            position,
         };
         let search = match request.q.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -116,6 +122,7 @@ impl Support {
                 .map(|row| row.into_view(who, &marks))
                 .collect(),
             next_cursor,
+            position,
         })
     }
 
@@ -132,6 +139,8 @@ impl Support {
                 InvalidInput::new("before", "give at most one of `before` and `after`").into(),
             );
         }
+        // Before the rows: what was committed up to here, the rows show.
+        let position = self.latest_event().await?;
         self.visible_row(who, id).await?;
         let fetch = limit + 1;
         let range = match (request.before, request.after) {
@@ -160,6 +169,7 @@ impl Support {
         Ok(MessagePage {
             items: derive_seen_by(messages, &marks),
             has_more,
+            position,
         })
     }
 

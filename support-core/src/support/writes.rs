@@ -154,8 +154,7 @@ impl Support {
                     .await?
             }
         };
-        self.commit_and_notify(tx, &conversation, events, now)
-            .await?;
+        self.commit_write(tx, &conversation, events, now).await?;
 
         let conversation = ConversationView {
             awaiting_reply: conversation.awaiting_reply(),
@@ -233,8 +232,7 @@ impl Support {
         let (conversation, message) = self
             .append_and_record(tx.as_mut(), who, conversation, input, now, &mut events)
             .await?;
-        self.commit_and_notify(tx, &conversation, events, now)
-            .await?;
+        self.commit_write(tx, &conversation, events, now).await?;
         Ok(Posted {
             message: MessageView {
                 message,
@@ -312,8 +310,7 @@ impl Support {
             now,
             EventPayload::ConversationUpdated(conversation.clone()),
         )];
-        self.commit_and_notify(tx, &conversation, events, now)
-            .await?;
+        self.commit_write(tx, &conversation, events, now).await?;
         Ok(())
     }
 
@@ -373,15 +370,14 @@ impl Support {
         };
         tx.insert_seen_mark(&mark).await?;
         let events = vec![event(&conversation, now, EventPayload::MessagesSeen(mark))];
-        self.commit_and_notify(tx, &conversation, events, now)
-            .await?;
+        self.commit_write(tx, &conversation, events, now).await?;
         Ok(())
     }
 
     /// Ends a write that changed something: commits its events together
-    /// with the notification jobs they cause (decided here, by the rules),
-    /// then tells the notifier what committed.
-    async fn commit_and_notify(
+    /// with the notification jobs they cause (decided here, by the rules).
+    /// Live delivery reads the events from the log ([`crate::LogTail`]).
+    async fn commit_write(
         &self,
         tx: Box<dyn WriteTx>,
         conversation: &Conversation,
@@ -389,8 +385,7 @@ impl Support {
         now: DateTime<Utc>,
     ) -> Result<(), SupportError> {
         let outbox = rules::outbox_for(&self.config.notifications, conversation, &events, now);
-        let committed = tx.commit_with_outbox(events, outbox).await?;
-        self.notifier.notify(&committed).await;
+        tx.commit_with_outbox(events, outbox).await?;
         Ok(())
     }
 

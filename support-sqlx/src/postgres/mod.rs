@@ -1,6 +1,9 @@
 //! PostgreSQL: for hosts that run several nodes on one database.
 
+mod listener;
 mod write_tx;
+
+use std::sync::Arc;
 
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Transaction};
@@ -9,7 +12,9 @@ use support_core::search::SearchTerms;
 
 use crate::SetupError;
 use crate::error::backend;
+use crate::signal::Signals;
 use crate::sql;
+use listener::Listener;
 
 /// Key of the transaction-level advisory lock that orders event-log appends.
 const EVENT_LOG_LOCK: i64 = 0x5355_5050_4f52_5401;
@@ -20,20 +25,34 @@ const EVENT_LOG_LOCK: i64 = 0x5355_5050_4f52_5401;
 /// they read (`FOR UPDATE`); unique indexes stop concurrent duplicates, and
 /// the loser retries. Events are appended under an advisory lock held from
 /// just before commit, so log positions follow commit order.
+///
+/// Every process on the database hears every other's commits: a commit
+/// that appends events sends a `NOTIFY` in its own transaction, and the
+/// storage `LISTEN`s on one connection of its own while anyone subscribes
+/// to its signals (see [`support_core::Storage::log_signal`]).
 #[derive(Clone, Debug)]
 pub struct PostgresStorage {
     pool: PgPool,
+    signals: Arc<Signals>,
+    listener: Arc<Listener>,
 }
 
 /// A write transaction on PostgreSQL.
 pub struct PostgresWriteTx {
     tx: Transaction<'static, Postgres>,
+    /// Told of this process's own commits at once (the notification
+    /// reaches the other processes).
+    signals: Arc<Signals>,
 }
 
 impl PostgresStorage {
     /// Wraps a pool the host built. Call [`Self::migrate`] once at startup.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            signals: Arc::new(Signals::default()),
+            listener: Arc::new(Listener::default()),
+        }
     }
 
     /// Connects to `url` with a default pool and migrates.
@@ -68,7 +87,25 @@ impl PostgresStorage {
 
     async fn begin_write(&self) -> StorageResult<PostgresWriteTx> {
         let tx = self.pool.begin().await.map_err(backend)?;
-        Ok(PostgresWriteTx { tx })
+        Ok(PostgresWriteTx {
+            tx,
+            signals: Arc::clone(&self.signals),
+        })
+    }
+
+    /// Wake-ups for log readers: this process's commits at once, every
+    /// other process's through the listener, and the periodic check.
+    fn log_wakeups(&self) -> support_core::LogWakeups {
+        let wakeups = self.signals.log_wakeups();
+        self.listener.ensure_running(&self.pool, &self.signals);
+        wakeups
+    }
+
+    /// Wake-ups for workers, from every process, like [`Self::log_wakeups`].
+    fn job_wakeups(&self) -> support_core::JobWakeups {
+        let wakeups = self.signals.job_wakeups();
+        self.listener.ensure_running(&self.pool, &self.signals);
+        wakeups
     }
 }
 

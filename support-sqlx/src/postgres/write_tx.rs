@@ -10,11 +10,23 @@ use support_core::{
 use uuid::Uuid;
 
 use super::PostgresWriteTx;
+use super::listener::{self, channel};
 use crate::error::{Write, backend, classify};
 use crate::rows::{
     ConversationRecord, MessageRecord, SeenMarkRecord, micros, payload_json, role_name,
 };
 use crate::{outbox, sql};
+
+/// The event append, in three parts around the `VALUES` rows and the
+/// notification's suffix: the rows are inserted, and one notification
+/// names the newest position.
+const APPEND_EVENTS_HEAD: &str = concat!("WITH appended AS (", sql::insert_events!());
+const APPEND_EVENTS_NOTIFY: &str = concat!(
+    " RETURNING seq), told AS (SELECT pg_notify(",
+    channel!(),
+    ", max(seq)::text || "
+);
+const APPEND_EVENTS_TAIL: &str = ") FROM appended) SELECT seq FROM appended, told";
 
 impl PostgresWriteTx {
     async fn fetch_conversation(
@@ -252,13 +264,15 @@ impl WriteTx for PostgresWriteTx {
             // Before the event-log lock, which is held until commit.
             self.apply_outbox(&outbox).await?;
         }
+        let due_jobs = outbox.has_due_jobs();
         let mut committed = Vec::with_capacity(events.len());
         if !events.is_empty() {
             super::lock_event_log(self.conn()).await?;
-            // One statement for all of them: positions are assigned
-            // in VALUES order, so the sorted positions map to the
+            // One statement for all of them, which also notifies the other
+            // processes (delivered only if this commits). Positions are
+            // assigned in VALUES order, so the sorted positions map to the
             // events in order.
-            let mut sql = sqlx::QueryBuilder::<Postgres>::new(sql::INSERT_EVENTS);
+            let mut sql = sqlx::QueryBuilder::<Postgres>::new(APPEND_EVENTS_HEAD);
             let mut payloads = Vec::with_capacity(events.len());
             for event in &events {
                 payloads.push(payload_json(&event.payload)?);
@@ -270,7 +284,9 @@ impl WriteTx for PostgresWriteTx {
                     .push_bind(payload)
                     .push_bind(micros(event.at));
             });
-            sql.push(" RETURNING seq");
+            sql.push(APPEND_EVENTS_NOTIFY)
+                .push_bind(if due_jobs { listener::DUE_JOBS } else { "" })
+                .push(APPEND_EVENTS_TAIL);
             let mut seqs: Vec<i64> = sql
                 .build_query_scalar::<i64>()
                 .fetch_all(self.conn())
@@ -286,7 +302,11 @@ impl WriteTx for PostgresWriteTx {
                 });
             }
         }
+        let signals = std::sync::Arc::clone(&self.signals);
         self.finish().await?;
+        if let Some(last) = committed.last() {
+            signals.committed(last.seq, due_jobs);
+        }
         Ok(committed)
     }
 }

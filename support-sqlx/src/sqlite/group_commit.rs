@@ -34,12 +34,13 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use sqlx::{Sqlite, SqlitePool, Transaction};
-use support_core::{StorageError, StorageResult, WriteConflict};
+use support_core::{EventSeq, StorageError, StorageResult, WriteConflict};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use super::BUSY_TIMEOUT;
 use crate::SetupError;
 use crate::error::{backend, classify_rusqlite};
+use crate::signal::Signals;
 
 /// Most writes one batch commits together.
 const MAX_BATCH: usize = 64;
@@ -73,6 +74,25 @@ pub(crate) struct Batch {
     waiters: Vec<oneshot::Sender<Outcome>>,
     /// Members so far.
     size: usize,
+    /// What the kept members appended: signalled once the batch commits.
+    appended: Appended,
+    signals: Arc<Signals>,
+}
+
+/// The events and jobs of committed-to-be writes, for the commit signal.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Appended {
+    /// The newest event position appended, if any.
+    pub(crate) reached: Option<EventSeq>,
+    /// Whether a job due at once was enqueued.
+    pub(crate) due_jobs: bool,
+}
+
+impl Appended {
+    fn add(&mut self, other: Self) {
+        self.reached = self.reached.max(other.reached);
+        self.due_jobs |= other.due_jobs;
+    }
 }
 
 /// The writer connection's settings, read off the host's pool so both
@@ -89,8 +109,11 @@ pub(crate) struct WriterSettings {
 
 impl Writer {
     /// Opens the writer connection (blocking file I/O, on a blocking
-    /// thread).
-    pub(crate) async fn open(settings: WriterSettings) -> Result<Self, SetupError> {
+    /// thread). Each committed batch is told to `signals`.
+    pub(crate) async fn open(
+        settings: WriterSettings,
+        signals: Arc<Signals>,
+    ) -> Result<Self, SetupError> {
         let conn = tokio::task::spawn_blocking(move || open_connection(&settings))
             .await
             .map_err(|e| SetupError::Io(e.into()))?
@@ -101,6 +124,8 @@ impl Writer {
                 open: false,
                 waiters: Vec::new(),
                 size: 0,
+                appended: Appended::default(),
+                signals,
             })),
             queued: AtomicUsize::new(0),
         })
@@ -389,11 +414,16 @@ impl Batch {
             }
         };
         self.open = false;
+        let appended = std::mem::take(&mut self.appended);
+        if let (Ok(()), Some(reached)) = (&outcome, appended.reached) {
+            self.signals.committed(reached, appended.due_jobs);
+        }
         self.tell(&outcome);
     }
 
     fn tell(&mut self, outcome: &Outcome) {
         self.size = 0;
+        self.appended = Appended::default();
         for waiter in self.waiters.drain(..) {
             let _ = waiter.send(shared(outcome));
         }
@@ -457,10 +487,11 @@ impl SqliteWriteTx {
         }
     }
 
-    /// Commits this member: leaves the batch open for the next writer in
-    /// line, or, when nobody waits, commits it. Returns once the batch
-    /// committed.
-    pub(crate) async fn finish(mut self: Box<Self>) -> StorageResult<()> {
+    /// Commits this member, which `appended` these: leaves the batch open
+    /// for the next writer in line, or, when nobody waits, commits it.
+    /// Returns once the batch committed; the batch's commit signals what
+    /// its members appended, even those that are gone by then.
+    pub(crate) async fn finish(mut self: Box<Self>, appended: Appended) -> StorageResult<()> {
         let Some(mut batch) = self.batch.take() else {
             unreachable!("write transaction finished twice");
         };
@@ -469,6 +500,7 @@ impl SqliteWriteTx {
             return Err(error);
         }
         batch.size += 1;
+        batch.appended.add(appended);
         let (done, outcome) = oneshot::channel();
         batch.waiters.push(done);
         if self.writer.queued.load(Ordering::SeqCst) > 0 && batch.size < MAX_BATCH {

@@ -22,6 +22,7 @@ pub use group_commit::SqliteWriteTx;
 use group_commit::{Writer, WriterSettings};
 
 use crate::SetupError;
+use crate::signal::Signals;
 use crate::sql;
 
 /// How long a connection waits for another process's write lock.
@@ -44,6 +45,8 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStorage {
     pool: SqlitePool,
     writer: Arc<Writer>,
+    /// Told of every batch the writer commits.
+    signals: Arc<Signals>,
     /// The directory of a database opened as `sqlite::memory:`, removed
     /// with the last clone.
     _ephemeral: Option<Arc<TempDir>>,
@@ -74,9 +77,11 @@ impl SqliteStorage {
     /// `sqlite::memory:`).
     pub async fn new(pool: SqlitePool) -> Result<Self, SetupError> {
         let settings = writer_settings(&pool).await?;
+        let signals = Arc::new(Signals::default());
         Ok(Self {
             pool,
-            writer: Arc::new(Writer::open(settings).await?),
+            writer: Arc::new(Writer::open(settings, Arc::clone(&signals)).await?),
+            signals,
             _ephemeral: None,
         })
     }
@@ -136,6 +141,19 @@ impl SqliteStorage {
     /// A write transaction of the domain: a member of the writer's batch.
     async fn begin_tx(&self) -> StorageResult<Box<dyn WriteTx>> {
         Ok(Box::new(self.writer.begin().await?))
+    }
+
+    /// Wake-ups for log readers: the writer's batch commits, and the
+    /// periodic check, which also finds what another process wrote to the
+    /// file.
+    fn log_wakeups(&self) -> support_core::LogWakeups {
+        self.signals.log_wakeups()
+    }
+
+    /// Wake-ups for workers: the writer's batch commits that enqueued a
+    /// job due at once.
+    fn job_wakeups(&self) -> support_core::JobWakeups {
+        self.signals.job_wakeups()
     }
 
     /// A write through sqlx, holding the writer.

@@ -8,7 +8,7 @@ use support_core::{
     Outbox, SeenMark, StorageError, StorageResult, UserId, WriteTx,
 };
 
-use super::group_commit::SqliteWriteTx;
+use super::group_commit::{Appended, SqliteWriteTx};
 use super::statement::{Params, execute, query_one};
 use crate::error::{Write, classify_rusqlite, classify_rusqlite_write};
 use crate::rows::{
@@ -274,6 +274,7 @@ impl WriteTx for SqliteWriteTx {
         if !outbox.is_empty() {
             self.apply_outbox(&outbox)?;
         }
+        let due_jobs = outbox.has_due_jobs();
         // One writer: positions are in commit order already.
         let mut committed = Vec::with_capacity(events.len());
         for event in events {
@@ -285,7 +286,11 @@ impl WriteTx for SqliteWriteTx {
                 payload: event.payload,
             });
         }
-        self.finish().await?;
+        let appended = Appended {
+            reached: committed.last().map(|event| event.seq),
+            due_jobs,
+        };
+        self.finish(appended).await?;
         Ok(committed)
     }
 }
