@@ -434,6 +434,42 @@ async fn two_workers_on_postgres_never_deliver_a_job_twice() {
     assert!(counts.values().all(|n| *n == 1), "none twice");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_of_another_process_is_woken_by_the_commit_not_its_poll() {
+    let Some(pool) = support_test_harness::postgres_pool().await else {
+        return;
+    };
+    let storage = support_sqlx::PostgresStorage::new(pool);
+    storage.migrate().await.expect("migrate");
+    let receiver = Receiver::new(Mode::Answer(200));
+    let (addr, _server) = receiver.serve("127.0.0.1:0".parse().expect("addr")).await;
+    // The worker's process: its own pool and storage, and a poll so slow
+    // that only the commit's wake-up can start the delivery in time.
+    let other = support_sqlx::PostgresStorage::new(sqlx_pool_like(&storage).await);
+    let worker_support = Support::new(Arc::new(other)).with_config(rules());
+    let worker = worker(&worker_support, addr).config(WorkerConfig {
+        poll_interval: StdDuration::from_secs(3600),
+        retry: policy(),
+        ..WorkerConfig::default()
+    });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(worker.run(stopped));
+    // Its first claim (at start) finds nothing; then it waits.
+    tokio::time::sleep(StdDuration::from_millis(500)).await;
+
+    let writer = Support::new(Arc::new(storage)).with_config(rules());
+    write(&writer, "alice", "help").await;
+    let deadline = Instant::now() + StdDuration::from_secs(20);
+    while receiver.received().is_empty() {
+        assert!(Instant::now() < deadline, "the worker was not woken");
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1, "delivered once");
+    stop.send_replace(true);
+    running.await.expect("worker stops");
+}
+
 /// Another pool on the same schema.
 async fn sqlx_pool_like(storage: &support_sqlx::PostgresStorage) -> sqlx::PgPool {
     let options = storage.pool().connect_options().as_ref().clone();

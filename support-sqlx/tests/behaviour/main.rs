@@ -18,5 +18,6 @@ mod notifications;
 mod races;
 mod seen;
 mod sqlite_setup;
+mod tail;
 mod validation;
 mod visibility;
