@@ -56,7 +56,8 @@ macro_rules! on_every_backend {
     };
 }
 
-fn config(database_url: &str) -> Config {
+/// The example server's configuration for the tests, on `database_url`.
+pub fn config(database_url: &str) -> Config {
     Config {
         database_url: database_url.to_owned(),
         bind: "127.0.0.1:0".parse().expect("address"),
@@ -220,6 +221,16 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// `id` with `role` at the API base `api` (a server of another
+    /// process).
+    pub fn at(api: &str, id: &str, role: ClaimsRole) -> Self {
+        Self {
+            api: api.to_owned(),
+            auth: Auth::Bearer(token(id, role)),
+            http: client(),
+        }
+    }
+
     /// A request to `path` (relative to the API base), with credentials.
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         let request = self.http.request(method, format!("{}{path}", self.api));
@@ -311,6 +322,24 @@ impl Actor {
         Self::open_stream(request).await
     }
 
+    /// Opens the live stream as `EventSource` would (after
+    /// `last_event_id` when given); `None` when the server refuses it (a
+    /// client then tries again later).
+    pub async fn try_events(&self, last_event_id: Option<&str>) -> Option<EventStream> {
+        let mut request = self
+            .request(Method::GET, "/events")
+            .timeout(Duration::from_secs(3600));
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let response = request.send().await.ok()?;
+        (response.status() == StatusCode::OK).then(|| EventStream {
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+            ready: None,
+        })
+    }
+
     async fn open_stream(request: reqwest::RequestBuilder) -> EventStream {
         let response = request.send().await.expect("GET /events");
         assert_eq!(response.status(), StatusCode::OK, "open event stream");
@@ -345,6 +374,10 @@ pub struct SseEvent {
 type ByteStream =
     std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
 
+/// The server ended a live stream (or the connection broke).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamEnded;
+
 /// A live event stream being read.
 pub struct EventStream {
     body: ByteStream,
@@ -364,6 +397,21 @@ impl EventStream {
             match tokio::time::timeout(wait, self.body.next()).await {
                 Ok(Some(Ok(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
                 _ => return None,
+            }
+        }
+    }
+
+    /// The next event (comments skipped); `Ok(None)` after `wait` without
+    /// one; `Err(StreamEnded)` when the server ended the stream.
+    pub async fn next_or_end(&mut self, wait: Duration) -> Result<Option<SseEvent>, StreamEnded> {
+        loop {
+            if let Some(event) = self.take_event() {
+                return Ok(Some(event));
+            }
+            match tokio::time::timeout(wait, self.body.next()).await {
+                Ok(Some(Ok(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                Ok(Some(Err(_)) | None) => return Err(StreamEnded),
+                Err(_) => return Ok(None),
             }
         }
     }

@@ -165,105 +165,183 @@ fn server_command(bin: &Path, program: &str, as_postgres: bool) -> Command {
 }
 
 fn start_throwaway_cluster(bin: &Path) -> String {
-    let as_postgres = is_root();
-    let dir = std::env::temp_dir().join(format!("support-pg-{}", uuid::Uuid::new_v4().simple()));
-    let data = dir.join("data");
-    std::fs::create_dir_all(&dir).expect("create cluster dir");
-    if as_postgres {
-        let status = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(&dir)
-            .status()
-            .expect("chown cluster dir");
-        assert!(
-            status.success(),
-            "chown {} to postgres failed",
-            dir.display()
-        );
-    }
-    let init = server_command(bin, "initdb", as_postgres)
-        .arg("-D")
-        .arg(&data)
-        .args([
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-            "--no-sync",
-        ])
-        .stdout(Stdio::null())
-        .output()
-        .expect("run initdb");
-    assert!(
-        init.status.success(),
-        "initdb failed: {}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    Cluster::start(bin).url()
+}
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    // The watchdog owns the server: it starts it, waits for this test
-    // process to exit, then stops it and removes the cluster.
-    let server = server_command(bin, "postgres", as_postgres);
-    let server_line = format!(
-        "{} -D {} -p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-         -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
-         -c shared_buffers=128MB",
-        shell_words(&server),
-        data.display(),
-        dir.display(),
-    );
-    let script = format!(
-        "{server_line} >{log} 2>&1 & \
-         while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
-         kill -INT $(head -1 {data}/postmaster.pid) 2>/dev/null; sleep 1; rm -rf {dir}",
-        log = dir.join("server.log").display(),
-        pid = std::process::id(),
-        data = data.display(),
-        dir = dir.display(),
-    );
-    // Detached on purpose: it must outlive this process to clean up after it.
-    #[allow(clippy::zombie_processes)]
-    Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start postgres watchdog");
+/// A PostgreSQL cluster of this test process's own, stopped and removed
+/// when the process exits.
+struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    data: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
 
-    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "throwaway PostgreSQL did not start; see {}",
-            dir.join("server.log").display()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    // Accepting TCP is not yet accepting queries: wait for a real login.
-    loop {
-        let ready = Command::new(bin.join("pg_isready"))
-            .args(["-q", "-h", "127.0.0.1", "-U", "postgres", "-p"])
-            .arg(port.to_string())
-            .status()
-            .is_ok_and(|s| s.success());
-        if ready {
-            break;
+impl Cluster {
+    fn start(bin: &Path) -> Self {
+        let as_postgres = is_root();
+        let dir =
+            std::env::temp_dir().join(format!("support-pg-{}", uuid::Uuid::new_v4().simple()));
+        let data = dir.join("data");
+        std::fs::create_dir_all(&dir).expect("create cluster dir");
+        if as_postgres {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .expect("chown cluster dir");
+            assert!(
+                status.success(),
+                "chown {} to postgres failed",
+                dir.display()
+            );
         }
+        let init = server_command(bin, "initdb", as_postgres)
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ])
+            .stdout(Stdio::null())
+            .output()
+            .expect("run initdb");
         assert!(
-            Instant::now() < deadline,
-            "throwaway PostgreSQL never became ready"
+            init.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&init.stderr)
         );
-        std::thread::sleep(Duration::from_millis(100));
+
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        // The watchdog owns the server: it starts it, waits for this test
+        // process to exit, then stops it (whichever postmaster runs by then)
+        // and removes the cluster.
+        let server = server_command(bin, "postgres", as_postgres);
+        let server_line = format!(
+            "{} -D {} -p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+             -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
+             -c shared_buffers=128MB",
+            shell_words(&server),
+            data.display(),
+            dir.display(),
+        );
+        let script = format!(
+            "{server_line} >{log} 2>&1 & \
+             while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+             kill -INT $(head -1 {data}/postmaster.pid) 2>/dev/null; sleep 1; rm -rf {dir}",
+            log = dir.join("server.log").display(),
+            pid = std::process::id(),
+            data = data.display(),
+            dir = dir.display(),
+        );
+        // Detached on purpose: it must outlive this process to clean up after it.
+        #[allow(clippy::zombie_processes)]
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start postgres watchdog");
+        let cluster = Self {
+            bin: bin.to_owned(),
+            dir,
+            data,
+            port,
+            as_postgres,
+        };
+        cluster.wait_ready();
+        cluster
     }
-    url
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "PostgreSQL did not start; see {}",
+                self.dir.join("server.log").display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Accepting TCP is not yet accepting queries: wait for a real login.
+        loop {
+            let ready = Command::new(self.bin.join("pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-U", "postgres", "-p"])
+                .arg(self.port.to_string())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "PostgreSQL never became ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Restarts the server (`pg_ctl restart -m fast`: every connection is
+    /// cut) and waits until it accepts queries again.
+    fn restart(&self) {
+        let status = server_command(&self.bin, "pg_ctl", self.as_postgres)
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            // Not server.log: the watchdog's shell (root) created that one.
+            .arg(self.dir.join("restarted.log"))
+            .args(["-m", "fast", "-w", "restart"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run pg_ctl");
+        assert!(status.success(), "pg_ctl restart failed");
+        self.wait_ready();
+    }
+}
+
+/// A PostgreSQL server that a test may restart: a cluster of its own
+/// (never the shared one, or `DATABASE_URL`), removed when the test process
+/// exits. `None` when PostgreSQL tests are skipped or only `DATABASE_URL`
+/// is available (a test cannot restart that server).
+pub struct RestartablePostgres {
+    cluster: Cluster,
+}
+
+impl RestartablePostgres {
+    /// Starts one.
+    pub fn start() -> Option<Self> {
+        if std::env::var("DATABASE_URL").is_ok() {
+            eprintln!("no restartable PostgreSQL with DATABASE_URL set: test skipped");
+            return None;
+        }
+        postgres_url()?;
+        let bin = find_postgres_bin()?;
+        Some(Self {
+            cluster: Cluster::start(&bin),
+        })
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        self.cluster.url()
+    }
+
+    /// Restarts it, cutting every connection; returns once it answers.
+    pub fn restart(&self) {
+        self.cluster.restart();
+    }
 }
 
 fn shell_words(cmd: &Command) -> String {
