@@ -82,12 +82,13 @@ async fn a_host_writing_through_support_directly_gets_live_delivery() {
     let alice = user("alice");
     let mut subscription = hub.subscribe(&alice);
     let mut others = hub.subscribe(&user("bob"));
-    // No HTTP and no notifier on the write path: the log tail publishes.
+    // No HTTP and no notifier on the write path: the log tail publishes,
+    // woken by the commit (the wait is shorter than the periodic check).
     let support = Support::new(Arc::clone(&storage));
     support.send(&alice, message("hello")).await.expect("send");
     let mut names = Vec::new();
     for _ in 0..2 {
-        let event = tokio::time::timeout(Duration::from_secs(5), subscription.receiver.recv())
+        let event = tokio::time::timeout(Duration::from_secs(1), subscription.receiver.recv())
             .await
             .expect("delivered live")
             .expect("open channel");
@@ -159,4 +160,52 @@ async fn a_users_channel_is_freed_when_their_last_subscription_ends() {
     assert_eq!(hub.user_channels(), 1, "alice's channel is gone");
     drop(bob);
     assert_eq!(hub.user_channels(), 0);
+}
+
+/// A fresh stream starts at the log position the request found: when the
+/// hub already published past it, that part is read from the log; when
+/// the hub lags behind it, what arrives live up to it is skipped.
+#[tokio::test]
+async fn a_fresh_stream_starts_exactly_at_its_position_whether_the_hub_leads_or_lags() {
+    let storage = storage().await;
+    let support = Support::new(Arc::clone(&storage));
+    let alice = user("alice");
+    for n in 0..3 {
+        support
+            .send(&alice, message(&format!("m{n}")))
+            .await
+            .expect("send");
+    }
+    let admin = Principal::admin(UserId::parse("ada").expect("id"));
+    let EventReplay::Events { events, .. } = support
+        .events_after(&admin, EventSeq(0), 100)
+        .await
+        .expect("log")
+    else {
+        panic!("events expected");
+    };
+    for (hub_at, start) in [(6, 4), (2, 4)] {
+        let hub = LiveHub::new(EventSeq(0));
+        hub.publish(&events[..hub_at]);
+        let subscription = hub.subscribe(&admin);
+        let (_keep_running, shutdown) = tokio::sync::watch::channel(false);
+        let stream = support_axum::live::event_stream(
+            support.clone(),
+            admin.clone(),
+            subscription,
+            support_axum::live::StreamStart::Fresh(EventSeq(start)),
+            shutdown,
+            500,
+        );
+        futures::pin_mut!(stream);
+        hub.publish(&events);
+        let mut frames = 0;
+        while let Ok(Some(_)) =
+            tokio::time::timeout(Duration::from_millis(300), stream.next()).await
+        {
+            frames += 1;
+        }
+        // `ready`, then positions 5 and 6: once each.
+        assert_eq!(frames, 3, "hub at {hub_at}, stream from {start}");
+    }
 }

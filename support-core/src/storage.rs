@@ -61,6 +61,11 @@ pub struct Closure {
 pub struct EventLogSlice {
     /// Events after the requested position, oldest first.
     pub events: Vec<Event>,
+    /// The position of the last row read, whether or not it could be
+    /// decoded: storage skips (and logs) an event it cannot decode, such
+    /// as one of a kind a newer version wrote, and readers continue after
+    /// it. `None` when nothing was read.
+    pub read_through: Option<EventSeq>,
     /// The oldest position still in the log (`None` when the log is empty).
     pub oldest: Option<EventSeq>,
     /// The newest position ever written (0 when the log is empty).

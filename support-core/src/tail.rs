@@ -75,9 +75,11 @@ impl LogTail {
             if self.behind {
                 match self.storage.events_after(self.position, TAIL_BATCH).await {
                     Ok(slice) => {
-                        self.behind = slice.events.len() as u64 == u64::from(TAIL_BATCH);
-                        if let Some(last) = slice.events.last() {
-                            self.position = last.seq;
+                        if let Some(read) = slice.read_through {
+                            self.position = read;
+                        }
+                        self.behind = self.position < slice.latest;
+                        if !slice.events.is_empty() {
                             return Some(Ok(slice.events));
                         }
                     }

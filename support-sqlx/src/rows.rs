@@ -198,7 +198,7 @@ impl TryFrom<SeenMarkRecord> for SeenMark {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct EventRecord {
-    seq: i64,
+    pub(crate) seq: i64,
     conversation_owner: String,
     payload: String,
     created_at: i64,
@@ -216,6 +216,22 @@ impl TryFrom<EventRecord> for Event {
             payload,
         })
     }
+}
+
+/// The events of `rows`, without those that cannot be decoded (a kind a
+/// newer version wrote, during a rolling upgrade): each is logged and
+/// skipped, so one such row never stops every reader of the log.
+pub(crate) fn decodable_events(rows: Vec<EventRecord>) -> Vec<Event> {
+    rows.into_iter()
+        .filter_map(|row| {
+            let seq = row.seq;
+            Event::try_from(row)
+                .inspect_err(|error| {
+                    tracing::error!(seq, %error, "event log: cannot decode an event; skipped");
+                })
+                .ok()
+        })
+        .collect()
 }
 
 /// The stored JSON of an event payload.

@@ -59,26 +59,20 @@ impl Signals {
         self.sender.send_modify(|signalled| signalled.checks += 1);
     }
 
-    /// Resolves when no subscriber is left.
-    pub(crate) async fn unobserved(&self) {
-        self.sender.closed().await;
-    }
-
-    /// Whether anyone subscribes.
-    pub(crate) fn observed(&self) -> bool {
-        self.sender.receiver_count() > 0
-    }
-
     /// A new subscriber for a log reader.
     pub(crate) fn log_wakeups(&self) -> LogWakeups {
         let receiver = self.sender.subscribe();
         let seen = *receiver.borrow();
-        let mut checks =
-            tokio::time::interval_at(tokio::time::Instant::now() + CHECK_EVERY, CHECK_EVERY);
-        checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         futures::stream::unfold(
-            (receiver, seen, checks),
-            |(mut receiver, seen, mut checks)| async move {
+            (receiver, seen, None),
+            |(mut receiver, mut seen, checks)| async move {
+                // Made on the first poll, on the runtime that polls.
+                let mut checks = checks.unwrap_or_else(|| {
+                    let start = tokio::time::Instant::now() + CHECK_EVERY;
+                    let mut checks = tokio::time::interval_at(start, CHECK_EVERY);
+                    checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    checks
+                });
                 loop {
                     tokio::select! {
                         changed = receiver.changed() => {
@@ -90,11 +84,14 @@ impl Signals {
                                 LogSignal::Reached(now.reached)
                             } else {
                                 // Only jobs changed.
+                                seen = now;
                                 continue;
                             };
-                            return Some((signal, (receiver, now, checks)));
+                            return Some((signal, (receiver, now, Some(checks))));
                         }
-                        _ = checks.tick() => return Some((LogSignal::Check, (receiver, seen, checks))),
+                        _ = checks.tick() => {
+                            return Some((LogSignal::Check, (receiver, seen, Some(checks))));
+                        }
                     }
                 }
             },

@@ -177,12 +177,7 @@ macro_rules! sql_storage {
                 after: support_core::EventSeq,
                 limit: u32,
             ) -> support_core::StorageResult<support_core::EventLogSlice> {
-                let bounds =
-                    sqlx::query_as::<$db, $crate::rows::LogBounds>($crate::sql::EVENT_LOG_BOUNDS)
-                        .fetch_one(&self.pool)
-                        .await
-                        .map_err($crate::error::backend)?;
-                let events = if limit == 0 {
+                let rows = if limit == 0 {
                     Vec::new()
                 } else {
                     sqlx::query_as::<$db, $crate::rows::EventRecord>($crate::sql::EVENTS_AFTER)
@@ -191,19 +186,23 @@ macro_rules! sql_storage {
                         .fetch_all(&self.pool)
                         .await
                         .map_err($crate::error::backend)?
-                        .into_iter()
-                        .map(support_core::Event::try_from)
-                        .collect::<Result<Vec<_>, _>>()?
                 };
-                // Read after the bounds: events committed in between are
-                // newer than `latest`, never hidden by it.
-                let latest = events
-                    .last()
-                    .map(|e| e.seq.0)
+                let read_through = rows.last().map(|row| support_core::EventSeq(row.seq));
+                let events = $crate::rows::decodable_events(rows);
+                // Read after the rows: `latest` is never behind what was
+                // read, and when it is ahead, more is there to read.
+                let bounds =
+                    sqlx::query_as::<$db, $crate::rows::LogBounds>($crate::sql::EVENT_LOG_BOUNDS)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err($crate::error::backend)?;
+                let latest = read_through
+                    .map(|seq| seq.0)
                     .max(bounds.latest)
                     .unwrap_or(0);
                 Ok(support_core::EventLogSlice {
                     events,
+                    read_through,
                     oldest: bounds.oldest.map(support_core::EventSeq),
                     latest: support_core::EventSeq(latest),
                 })

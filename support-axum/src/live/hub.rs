@@ -168,6 +168,10 @@ pub async fn follow(mut tail: LogTail, notifier: Arc<dyn Notifier>) {
             }
         }
     }
+    tracing::error!(
+        position = tail.position().0,
+        "live delivery stopped: the storage's commit signal ended"
+    );
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -242,8 +242,8 @@ impl Support {
                 latest: slice.latest,
             });
         }
-        let complete = (slice.events.len() as u64) < u64::from(limit);
-        let resume_after = slice.events.last().map_or(after, |e| e.seq);
+        let resume_after = slice.read_through.unwrap_or(after);
+        let complete = resume_after >= slice.latest;
         let events = slice
             .events
             .into_iter()

@@ -8,11 +8,12 @@
 //! The channel is named after the schema, so deployments (and tests) that
 //! share a database in separate schemas do not wake each other.
 //!
-//! One listener connection per storage, started with its first subscriber
-//! and ended with its last. When the connection is lost (a database
-//! restart, `pg_terminate_backend`), it reconnects, and then asks every
-//! subscriber to check the log: notifications sent meanwhile were lost, the
-//! events were not.
+//! One listener connection per storage (taken from its pool), started with
+//! its first subscriber and ended with the storage. When the connection is
+//! lost (a database restart, `pg_terminate_backend`), or stays silent
+//! although the listener pings itself (a half-open connection), it
+//! reconnects, and then asks every subscriber to check the log:
+//! notifications sent meanwhile were lost, the events were not.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,11 +25,11 @@ use tokio::task::JoinHandle;
 
 use crate::signal::Signals;
 
-/// The channel of this schema, as SQL (channel names are at most 63
-/// bytes).
+/// The channel of this schema, as SQL: a hash of the schema's name, so
+/// every schema gets its own channel within PostgreSQL's 63-byte limit.
 macro_rules! channel {
     () => {
-        "left('support.' || current_schema(), 63)"
+        "'support_' || md5(current_schema())"
     };
 }
 pub(crate) use channel;
@@ -36,23 +37,34 @@ pub(crate) use channel;
 /// Payload suffix of a commit that enqueued a job due at once.
 pub(crate) const DUE_JOBS: &str = ";jobs";
 
-/// Longest wait between attempts to reconnect.
+/// Payload of the listener's own heartbeat.
+const PING: &str = "ping";
+
+/// Longest wait between attempts to reconnect; also how long a connection
+/// must have lasted for the backoff to start over.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// The listener task of one storage, if running.
+/// How often the listener sends itself a heartbeat through the pool.
+const PING_EVERY: Duration = Duration::from_secs(20);
+
+/// Silence after which the listener's connection is taken for dead (a
+/// half-open connection never reports an error) and replaced.
+const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+
+/// The listener task of one storage, started with its first subscriber
+/// and ended with the storage.
 #[derive(Debug, Default)]
 pub(crate) struct Listener {
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Listener {
-    /// Starts the listener unless it runs. Call after subscribing: it
-    /// stops when it finds nobody subscribed. Without a Tokio runtime it
-    /// does not start (subscribers then learn only of this process's
-    /// commits, and through the periodic check).
+    /// Starts the listener unless it runs. Without a Tokio runtime it does
+    /// not start (subscribers then learn only of this process's commits,
+    /// and through the periodic check).
     pub(crate) fn ensure_running(&self, pool: &PgPool, signals: &Arc<Signals>) {
         let mut task = self.task.lock().unwrap_or_else(|p| p.into_inner());
-        if task.as_ref().is_some_and(|task| !task.is_finished()) {
+        if task.is_some() {
             return;
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -69,61 +81,88 @@ impl Drop for Listener {
     }
 }
 
-/// Listens until nobody subscribes, reconnecting with a backoff.
+/// Listens for as long as the storage lives, reconnecting with a backoff.
 async fn listen(pool: PgPool, signals: Arc<Signals>) {
     let mut backoff = Duration::from_millis(50);
-    while signals.observed() {
+    loop {
         match connect(&pool).await {
-            Ok(listener) => {
-                backoff = Duration::from_millis(50);
+            Ok((listener, channel)) => {
+                let connected = tokio::time::Instant::now();
                 // Whatever committed before LISTEN took effect was not
                 // heard: read the log.
                 signals.check();
-                receive(listener, &signals).await;
-                if !signals.observed() {
-                    return;
-                }
+                receive(listener, &pool, &channel, &signals).await;
                 tracing::info!("commit listener lost its connection: reconnecting");
                 signals.check();
+                if connected.elapsed() > MAX_BACKOFF {
+                    // It had been working: try again soon. A connection
+                    // that keeps dying at once keeps its backoff.
+                    backoff = Duration::from_millis(50);
+                }
             }
             Err(error) => {
                 tracing::warn!(%error, "commit listener cannot connect; retrying");
             }
         }
-        tokio::select! {
-            () = tokio::time::sleep(backoff) => {}
-            () = signals.unobserved() => return,
-        }
+        tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
-async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+async fn connect(pool: &PgPool) -> Result<(PgListener, String), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
+    // A lost connection ends `receive`; `listen` reconnects, with its
+    // backoff, rather than `try_recv` at once.
+    listener.eager_reconnect(false);
     let channel: String = sqlx::query_scalar(concat!("SELECT ", channel!()))
         .fetch_one(&mut listener)
         .await?;
     listener.listen(&channel).await?;
-    Ok(listener)
+    Ok((listener, channel))
 }
 
-/// Passes notifications on until the connection is lost or nobody
-/// subscribes.
-async fn receive(mut listener: PgListener, signals: &Signals) {
+/// Passes notifications on until the connection is lost, fails, or stays
+/// silent past [`SILENCE_LIMIT`] although the listener pings itself every
+/// [`PING_EVERY`].
+async fn receive(mut listener: PgListener, pool: &PgPool, channel: &str, signals: &Signals) {
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            received = listener.try_recv() => match received {
-                Ok(Some(notification)) => match parse(&notification) {
-                    Some((reached, due_jobs)) => signals.committed(reached, due_jobs),
-                    None => signals.check(),
-                },
-                Ok(None) => return,
-                Err(error) => {
-                    tracing::warn!(%error, "commit listener failed");
+        let silence = tokio::time::sleep(SILENCE_LIMIT);
+        let received = listener.try_recv();
+        tokio::pin!(silence, received);
+        // The receive is never cancelled and then resumed: it either
+        // completes, or the listener is dropped with it.
+        let received = loop {
+            tokio::select! {
+                received = &mut received => break received,
+                _ = ping.tick() => {
+                    let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(channel)
+                        .bind(PING)
+                        .execute(pool)
+                        .await;
+                    if let Err(error) = sent {
+                        tracing::debug!(%error, "commit listener cannot ping itself");
+                    }
+                }
+                () = &mut silence => {
+                    tracing::warn!("commit listener heard nothing, not even its own ping: reconnecting");
                     return;
                 }
+            }
+        };
+        match received {
+            Ok(Some(notification)) => match parse(&notification) {
+                Some((reached, due_jobs)) => signals.committed(reached, due_jobs),
+                None if notification.payload() == PING => {}
+                None => signals.check(),
             },
-            () = signals.unobserved() => return,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "commit listener failed");
+                return;
+            }
         }
     }
 }
