@@ -236,6 +236,75 @@ async fn streams_end_on_graceful_shutdown(server: Server) {
     drop(restarted);
 }
 
+/// The documented handoff: load a history page, then open the stream
+/// from the page's `last_event_id`, while the team keeps answering. Over
+/// 200 tries nothing is missed and nothing arrives twice.
+async fn load_then_subscribe_from_the_page_position_misses_nothing(server: Server) {
+    let ada = server.admin("ada");
+    let (mut missed, mut doubled, mut overlap) = (0, 0, 0);
+    for attempt in 0..200 {
+        let alice = server.user(&format!("handoff-{attempt}"));
+        let (conversation, _) = alice.send("hello").await;
+        let path = format!("/conversations/{conversation}/messages?limit=200");
+        // Replies land before, during and after the load and the subscribe.
+        let replies = {
+            let ada = ada.clone();
+            let conversation = conversation.clone();
+            tokio::spawn(async move {
+                for n in 0..3 {
+                    ada.reply(&conversation, &format!("answer {n}")).await;
+                }
+            })
+        };
+        let page = alice.get_ok(&path).await;
+        let position = page["last_event_id"].as_i64().expect("last_event_id");
+        let mut stream = alice.events_from_query(&position.to_string()).await;
+        replies.await.expect("replies");
+        let last = alice.get_ok(&path).await;
+        let newest = last["last_event_id"].as_i64().expect("last_event_id");
+
+        let mut shown: Vec<String> = page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|m| m["id"].as_str().expect("id").to_owned())
+            .collect();
+        let mut ids = Vec::new();
+        while ids.last().copied().unwrap_or(position) < newest {
+            let event = stream
+                .next(WAIT)
+                .await
+                .expect("the stream reaches the newest event");
+            let id: i64 = event
+                .id
+                .as_deref()
+                .and_then(|id| id.parse().ok())
+                .expect("id");
+            ids.push(id);
+            if event.event == "message.created" {
+                let message = event.data["id"].as_str().expect("id").to_owned();
+                if shown.contains(&message) {
+                    overlap += 1;
+                } else {
+                    shown.push(message);
+                }
+            }
+        }
+        doubled += ids.iter().filter(|id| **id <= position).count();
+        doubled += ids.windows(2).filter(|w| w[0] >= w[1]).count();
+        missed += last["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|m| !shown.iter().any(|s| s == m["id"].as_str().expect("id")))
+            .count();
+    }
+    println!(
+        "load then subscribe, 200 tries: {missed} missed, {doubled} doubled, {overlap} already shown"
+    );
+    assert_eq!((missed, doubled), (0, 0));
+}
+
 on_every_backend!(
     owner_and_admins_receive_events_other_users_nothing,
     resume_after_disconnect_replays_exactly_what_was_missed,
@@ -245,4 +314,5 @@ on_every_backend!(
     resume_after_server_restart_has_no_gap_and_no_duplicate,
     resuming_past_retention_gets_a_reset,
     streams_end_on_graceful_shutdown,
+    load_then_subscribe_from_the_page_position_misses_nothing,
 );
