@@ -18,7 +18,9 @@ use crate::problem::{Problem, ProblemBody};
 #[into_params(parameter_in = Query)]
 pub(crate) struct EventsQuery {
     /// Resume after this event id, for a new `EventSource` (which cannot
-    /// send `Last-Event-ID`); the header wins when both are given.
+    /// send `Last-Event-ID`); the header wins when both are given. Pass a
+    /// list or history page's `last_event_id` to follow on from that page
+    /// without missing anything committed since it was read.
     last_event_id: Option<String>,
 }
 
@@ -38,7 +40,8 @@ fn event_id(raw: &str) -> Result<EventSeq, Problem> {
 /// event). Every event's id is its
 /// log position; reconnecting with `Last-Event-ID` replays what was missed
 /// (or sends `reset` when that part of the log was pruned). Users receive
-/// the events of their own conversations only.
+/// the events of their own conversations only. Events committed through
+/// any server on the same database are delivered, in log order.
 #[utoipa::path(
     get,
     path = "/events",

@@ -28,8 +28,8 @@ const EVENT_LOG_LOCK: i64 = 0x5355_5050_4f52_5401;
 ///
 /// Every process on the database hears every other's commits: a commit
 /// that appends events sends a `NOTIFY` in its own transaction, and the
-/// storage `LISTEN`s on one connection of its own while anyone subscribes
-/// to its signals (see [`support_core::Storage::log_signal`]).
+/// storage `LISTEN`s on one connection (taken from its pool for good) from
+/// its first subscriber on (see [`support_core::Storage::log_signal`]).
 #[derive(Clone, Debug)]
 pub struct PostgresStorage {
     pool: PgPool,
