@@ -5,7 +5,6 @@
 import './support.js';
 import { h, meta } from './dom.js';
 import { SupportClient } from './api.js';
-import { live } from './live.js';
 import { fullTime, shortTime } from './format.js';
 
 const adminPath = (meta('support-admin-path') || '/admin/support').replace(/\/+$/, '');
@@ -14,8 +13,6 @@ const list = document.querySelector('conversation-list');
 const client = SupportClient.for(null);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-let leave = () => {};
-
 function idFromPath(pathname) {
   if (!pathname.startsWith(`${adminPath}/`)) return null;
   const id = decodeURIComponent(pathname.slice(adminPath.length + 1));
@@ -23,8 +20,6 @@ function idFromPath(pathname) {
 }
 
 function show(id, { focus = false } = {}) {
-  leave();
-  leave = () => {};
   document.body.classList.toggle('sp-desk--conversation', Boolean(id));
   list.selected = id || '';
   if (id) {
@@ -90,13 +85,20 @@ function conversationView(id) {
     chat);
   title.id = 'sp-conv-title';
 
-  client.conversation(id).then(paint).catch((e) => {
+  // The chat loads the conversation and follows it live; the header shows
+  // what the chat has. Until then, a quick read of its own (which also
+  // tells a missing conversation).
+  let followed = false;
+  chat.addEventListener('support-conversation', (e) => {
+    followed = true;
+    paint(e.detail);
+  });
+  client.conversation(id).then((c) => {
+    if (!followed) paint(c);
+  }).catch((e) => {
     title.textContent = e.status === 404 ? 'Conversation not found' : 'Conversation';
     error.textContent = e.status === 404 ? '' : e.detail || '';
   });
-  leave = live(client.base).subscribe(({ name, data }) => {
-    if ((name === 'conversation.updated' || name === 'conversation.created') && data.id === id) paint(data);
-  }, () => client.conversation(id).then(paint).catch(() => {}));
   return view;
 }
 

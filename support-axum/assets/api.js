@@ -78,7 +78,7 @@ export class SupportClient {
     return data;
   }
 
-  /** `GET /conversations`: `{items, next_cursor}`. */
+  /** `GET /conversations`: `{items, next_cursor, last_event_id}`. */
   conversations(query) {
     return this.request('GET', '/conversations', { query });
   }
@@ -88,7 +88,7 @@ export class SupportClient {
     return this.request('GET', `/conversations/${encodeURIComponent(id)}`);
   }
 
-  /** `GET /conversations/{id}/messages`: `{items, has_more}`, oldest first. */
+  /** `GET /conversations/{id}/messages`: `{items, has_more, last_event_id}`, oldest first. */
   messages(id, query) {
     return this.request('GET', `/conversations/${encodeURIComponent(id)}/messages`, { query });
   }

@@ -1,7 +1,10 @@
 // <conversation-list>: the admin's inbox. Open conversations first, then
 // the rest, most recent activity first; filters, full-text search, "Load
-// more" paging; rows move live as messages arrive. Attributes: `api`,
-// `link-base` (a row links to `${link-base}/${id}`), `selected` (an id).
+// more" paging; rows move live as messages arrive (from the position of
+// the first page on: events during a load are held, then applied; each
+// refetches its conversation, so one applied twice is harmless).
+// Attributes: `api`, `link-base` (a row links to `${link-base}/${id}`),
+// `selected` (an id).
 
 import { h, meta, reconcile, debounce, uid } from './dom.js';
 import { SupportClient } from './api.js';
@@ -35,14 +38,13 @@ export class ConversationList extends HTMLElement {
     this.refreshing = new Set();
     this.build();
     this.flushRefresh = debounce(() => this.refreshQueued(), 150);
-    const connection = live(this.client.base);
-    this.unsubscribe = connection.subscribe((event) => this.onLive(event), () => this.load());
+    this.feed = live(this.client.base).follow((event) => this.onLive(event), () => this.load());
     this.clock = setInterval(() => this.render(true), 60000);
     this.load();
   }
 
   disconnectedCallback() {
-    if (this.unsubscribe) this.unsubscribe();
+    if (this.feed) this.feed.close();
     clearInterval(this.clock);
   }
 
@@ -113,6 +115,8 @@ export class ConversationList extends HTMLElement {
   // Loading
 
   async load() {
+    // A fresh list: live events wait until it is loaded.
+    this.feed.hold();
     this.generation += 1;
     this.items = new Map();
     this.phase = 0;
@@ -120,22 +124,29 @@ export class ConversationList extends HTMLElement {
     this.complete = false;
     this.loading = true;
     this.render();
-    await this.loadMore(this.generation);
+    await this.loadMore(this.generation, { first: true });
   }
 
-  /** The next page: of the current phase, then of the next phases. */
-  async loadMore(generation) {
+  /**
+   * The next page: of the current phase, then of the next phases. `first`:
+   * the list's first pages, after which live events follow from the first
+   * read's position.
+   */
+  async loadMore(generation, { first = false } = {}) {
     const { phases } = this.filter;
     this.loading = true;
     this.more.disabled = true;
     this.error = null;
+    let position = null;
     try {
       let added = 0;
       while (!this.complete && added < PAGE) {
         const page = await this.client.conversations({
           ...phases[this.phase], q: this.q, limit: PAGE, cursor: this.cursor,
         });
+        // A newer load took over: it hands its own position.
         if (generation !== this.generation) return;
+        if (position === null) position = page.last_event_id;
         for (const c of page.items) this.items.set(c.id, c);
         added += page.items.length;
         if (page.next_cursor) {
@@ -150,6 +161,7 @@ export class ConversationList extends HTMLElement {
       if (generation !== this.generation) return;
       this.error = error;
     }
+    if (first) this.feed.from(position);
     this.loading = false;
     this.more.disabled = false;
     this.render();

@@ -1,5 +1,7 @@
 // <support-analytics>: the team's figures from `GET /analytics`, with a
 // chart of conversations opened and resolved per day, drawn here as SVG.
+// The figures name no event position: they are read once the live stream's
+// position is known, and reread after the events that follow it.
 
 import { h, s, debounce } from './dom.js';
 import { SupportClient } from './api.js';
@@ -27,12 +29,12 @@ export class SupportAnalytics extends HTMLElement {
     this.build();
     // Figures follow activity, at most every few seconds.
     this.refresh = debounce(() => this.load(), 3000);
-    this.unsubscribe = live(this.client.base).subscribe(() => this.refresh(), () => this.refresh());
+    this.feed = live(this.client.base).follow(() => this.refresh(), () => this.load());
     this.load();
   }
 
   disconnectedCallback() {
-    if (this.unsubscribe) this.unsubscribe();
+    if (this.feed) this.feed.close();
     if (this.refresh) this.refresh.cancel();
     if (this.resize) this.resize.disconnect();
   }
@@ -63,6 +65,17 @@ export class SupportAnalytics extends HTMLElement {
   }
 
   async load() {
+    // Held (the first load, or after a reset): read after the stream's
+    // position, then follow on from it.
+    const handoff = this.feed.holding ? await this.feed.position() : null;
+    try {
+      await this.read();
+    } finally {
+      if (handoff !== null) this.feed.from(handoff);
+    }
+  }
+
+  async read() {
     const now = new Date();
     const from = new Date(now.getTime() - this.range.days * 86400000);
     const today = startOfDay(now);

@@ -1,6 +1,7 @@
 // <support-button>: a link to support for a host's navigation, with a
 // badge: unread replies for a user, conversations awaiting a reply for an
-// admin. Attributes: `href` (default `/support`), `label`, `api`, `viewer`
+// admin, recounted after live events (those after the first count's
+// position: events during it are held). Attributes: `href` (default `/support`), `label`, `api`, `viewer`
 // (`user` or `admin`; default the page's `<meta name="support-role">`),
 // `no-badge`.
 
@@ -22,24 +23,29 @@ export class SupportButton extends HTMLElement {
     this.append(this.link);
     if (this.hasAttribute('no-badge')) return;
     this.refresh = debounce(() => this.count(), 400);
-    this.unsubscribe = live(this.client.base).subscribe(() => this.refresh(), () => this.refresh());
+    this.feed = live(this.client.base).follow(() => this.refresh(), () => this.count());
     this.count();
   }
 
   disconnectedCallback() {
-    if (this.unsubscribe) this.unsubscribe();
+    if (this.feed) this.feed.close();
   }
 
   async count() {
+    // A count while the feed holds (the first, or after a reset) hands its position.
+    const handoff = this.feed.holding;
+    let position = null;
     try {
       let n;
       let more = false;
       if (this.viewer === 'admin') {
         const page = await this.client.conversations({ status: 'open', awaiting_reply: 'true', limit: 100 });
+        position = page.last_event_id;
         n = page.items.length;
         more = Boolean(page.next_cursor);
       } else {
         const page = await this.client.conversations({ status: 'all', limit: 20 });
+        position = page.last_event_id;
         n = page.items.reduce((sum, c) => sum + c.unread_count, 0);
       }
       this.badge.hidden = n === 0;
@@ -49,6 +55,7 @@ export class SupportButton extends HTMLElement {
     } catch {
       this.badge.hidden = true;
     }
+    if (handoff) this.feed.from(position);
   }
 }
 

@@ -11,9 +11,12 @@
 // Messages show at once when sent (with a client id), are confirmed by the
 // server, and stay with a Retry button when sending fails; retrying reuses
 // the client id, so the server cannot store it twice. Live events come from
-// the shared connection; every message is keyed by id, so replays and
-// reloads never show one twice. What the viewer actually sees (on screen,
-// tab focused) is marked seen.
+// the shared connection, from the position of the load's first read on
+// (events during the load are held, then applied); every message is keyed
+// by id, so replays and reloads never show one twice. What the viewer
+// actually sees (on screen, tab focused) is marked seen. With
+// `conversation`, it tells the page of every change to that conversation
+// with a `support-conversation` event (`detail`: the conversation).
 
 import { h, meta, reconcile } from './dom.js';
 import { SupportClient, newClientId } from './api.js';
@@ -54,14 +57,15 @@ export class SupportChat extends HTMLElement {
     window.addEventListener('focus', this.onFocus);
     document.addEventListener('visibilitychange', this.onFocus);
     const connection = live(this.client.base);
-    this.unsubscribe = connection.subscribe((event) => this.onLive(event), () => this.resync());
+    // Follows the stream from where the load leaves off.
+    this.feed = connection.follow((event) => this.onLive(event), () => this.resync());
     this.unwatch = connection.watch((state) => this.showConnection(state));
     this.load();
   }
 
   disconnectedCallback() {
     if (!this.model) return;
-    this.unsubscribe();
+    this.feed.close();
     this.unwatch();
     this.observer.disconnect();
     window.removeEventListener('focus', this.onFocus);
@@ -102,37 +106,59 @@ export class SupportChat extends HTMLElement {
 
   // Loading
 
+  /**
+   * Records the position a read reflects: live events are followed from
+   * the oldest (the first read), so nothing between the reads is lost.
+   */
+  reading() {
+    const reads = { position: null };
+    reads.at = (page) => {
+      const at = page && page.last_event_id;
+      if (typeof at === 'number' && (reads.position === null || at < reads.position)) reads.position = at;
+      return page;
+    };
+    return reads;
+  }
+
   async load() {
+    this.feed.hold();
     this.showState('Loading…');
+    const reads = this.reading();
     try {
       if (this.conversationId) {
+        // The messages first: their position also covers the conversation read after.
+        const page = reads.at(await this.client.messages(this.conversationId, { limit: PAGE }));
         this.model.upsertConversation(await this.client.conversation(this.conversationId));
-        const page = await this.client.messages(this.conversationId, { limit: PAGE });
         this.model.addOlderPage(this.conversationId, page.items, page.has_more);
       } else {
-        for (const conv of await this.allConversations()) this.model.upsertConversation(conv);
+        for (const conv of await this.allConversations(reads)) this.model.upsertConversation(conv);
         // The newest conversation, and earlier ones while there is little to read.
         let previous = this.model.previousUnloaded();
         while (previous && (this.model.messageCount() < 20 || !this.model.oldestLoaded())) {
-          const page = await this.client.messages(previous.conv.id, { limit: PAGE });
+          const page = reads.at(await this.client.messages(previous.conv.id, { limit: PAGE }));
           this.model.addOlderPage(previous.conv.id, page.items, page.has_more);
           previous = this.model.previousUnloaded();
           if (this.model.ordered().filter((e) => e.loaded).length >= 3) break;
         }
       }
       this.ready = true;
+      // What arrived during the load, then everything live.
+      this.feed.from(reads.position);
       this.showState('');
       this.render({ toBottom: true });
     } catch (error) {
+      // Not holding the stream up: until a load succeeds (Try again),
+      // live events are ignored and that load reads what they changed.
+      this.feed.from(reads.position);
       this.showError(error);
     }
   }
 
-  async allConversations() {
+  async allConversations(reads) {
     const all = [];
     let cursor = null;
     for (let pages = 0; pages < 10; pages += 1) {
-      const page = await this.client.conversations({ status: 'all', limit: 100, cursor });
+      const page = reads.at(await this.client.conversations({ status: 'all', limit: 100, cursor }));
       all.push(...page.items);
       cursor = page.next_cursor;
       if (!cursor) break;
@@ -170,38 +196,47 @@ export class SupportChat extends HTMLElement {
     }
   }
 
-  /** After a connection that could not resume: reload and merge. */
+  /**
+   * After the stream skipped events (or could not resume): reload and
+   * merge, then follow on from the reload (events meanwhile are held).
+   */
   async resync() {
-    if (!this.ready) return;
+    if (!this.ready) {
+      this.feed.from(null);
+      return;
+    }
+    const reads = this.reading();
     try {
       if (this.conversationId) {
+        await this.catchUp(this.conversationId, reads);
         this.model.upsertConversation(await this.client.conversation(this.conversationId));
-        await this.catchUp(this.conversationId);
       } else {
-        for (const conv of await this.allConversations()) {
+        for (const conv of await this.allConversations(reads)) {
           const known = this.model.conversations.has(conv.id);
           this.model.upsertConversation(conv);
-          if (!known || this.model.isLoaded(conv.id)) await this.catchUp(conv.id);
+          if (!known || this.model.isLoaded(conv.id)) await this.catchUp(conv.id, reads);
         }
       }
+      this.feed.from(reads.position);
       this.render();
     } catch {
       // The next reconnection tries again.
+      this.feed.from(reads.position);
     }
   }
 
   /** Everything after the newest message we have, then fresh receipts. */
-  async catchUp(id) {
+  async catchUp(id, reads) {
     let last = this.model.newestMessage(id);
     if (last) {
       for (;;) {
-        const page = await this.client.messages(id, { after: last.id, limit: 200 });
+        const page = reads.at(await this.client.messages(id, { after: last.id, limit: 200 }));
         for (const message of page.items) this.model.upsertMessage(message);
         if (!page.has_more || page.items.length === 0) break;
         last = page.items[page.items.length - 1];
       }
     }
-    const newest = await this.client.messages(id, { limit: PAGE });
+    const newest = reads.at(await this.client.messages(id, { limit: PAGE }));
     this.model.addOlderPage(id, newest.items, newest.has_more);
   }
 
@@ -380,6 +415,7 @@ export class SupportChat extends HTMLElement {
       this.showState('');
     }
     this.updateInput();
+    this.announceConversation();
     if (stick) this.scrollToBottom(false);
     else if (this.arrived) this.jump.hidden = false;
     this.arrived = false;
@@ -428,6 +464,17 @@ export class SupportChat extends HTMLElement {
         h('span', { class: 'sp-marker-icon', 'aria-hidden': 'true' }, '✓'),
         ` Resolved · ${shortTime(when)}`),
       hint ? h('small', null, hint) : null);
+  }
+
+  /** Tells the page (the desk's header) when the conversation changed. */
+  announceConversation() {
+    if (!this.conversationId) return;
+    const entry = this.model.conversations.get(this.conversationId);
+    if (!entry || !entry.conv) return;
+    const signature = JSON.stringify(entry.conv);
+    if (signature === this.announced) return;
+    this.announced = signature;
+    this.dispatchEvent(new CustomEvent('support-conversation', { bubbles: true, detail: { ...entry.conv } }));
   }
 
   updateInput() {

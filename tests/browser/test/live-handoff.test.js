@@ -14,8 +14,8 @@ import {
 // server, so the time usually decides: the count is printed).
 const USER_OPENS = Number(process.env.HANDOFF_USER_OPENS || 200);
 const ADMIN_OPENS = Number(process.env.HANDOFF_ADMIN_OPENS || 100);
-const USER_SECONDS = Number(process.env.HANDOFF_USER_SECONDS || 27);
-const ADMIN_SECONDS = Number(process.env.HANDOFF_ADMIN_SECONDS || 23);
+const USER_SECONDS = Number(process.env.HANDOFF_USER_SECONDS || 25);
+const ADMIN_SECONDS = Number(process.env.HANDOFF_ADMIN_SECONDS || 21);
 // Writes per open stay under a page of messages (50), so the page shows them all.
 const MAX_WRITES = 40;
 
@@ -179,5 +179,68 @@ test('the desk opened while messages arrive shows them all, once, in the chat an
   assert.equal(totals.doubled, 0, line);
   assert.equal(totals.extra, 0, line);
   assert.equal(inbox.wrong, 0, line);
+  assert.deepEqual(problems, []);
+});
+
+test('a chat whose load is answered late gets what was written meanwhile, once', async (t) => {
+  const server = await Server.start('handoff-late');
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.close();
+  });
+  const ada = person('ada', 'admin', 'Ada');
+  const alice = person('alice', 'user', 'Alice');
+  const { conversation } = await server.api(alice, 'POST', '/messages', { content: 'First question' });
+  const { page, problems } = await openAs(browser, server, ada);
+
+  // The chat reads its messages first; the answer is held back. Then a
+  // message is written, and only then does the inbox read: the stream
+  // starts from the inbox's position, after that message.
+  let chatRead;
+  const read = new Promise((resolve) => { chatRead = resolve; });
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  let written;
+  const between = new Promise((resolve) => { written = resolve; });
+  // (One-shot by hand: routes with `times` mix up concurrent handlers.)
+  let chatHeld = false;
+  await page.route(/\/api\/support\/conversations\/[^/?]+\/messages\?/, async (route) => {
+    if (chatHeld || route.request().method() !== 'GET') return route.continue();
+    chatHeld = true;
+    const response = await route.fetch();
+    chatRead();
+    await gate;
+    return route.fulfill({ response });
+  });
+  let inboxHeld = false;
+  await page.route(/\/api\/support\/conversations\?/, async (route) => {
+    if (inboxHeld) return route.continue();
+    inboxHeld = true;
+    await between;
+    return route.continue();
+  });
+
+  await page.goto(server.url(`/admin/support/${conversation.id}`), { waitUntil: 'commit' });
+  await read;
+  await server.api(alice, 'POST', '/messages', { content: 'Between the reads' });
+  written();
+  const row = page.locator('conversation-preview', { hasText: 'alice' });
+  await row.getByText('Between the reads').waitFor();
+  // The stream is live and delivers more while the chat's load is still out.
+  for (let n = 1; n <= 3; n += 1) {
+    await server.api(alice, 'POST', '/messages', { content: `While loading ${n}` });
+  }
+  await row.getByText('While loading 3').waitFor();
+  release();
+
+  const { items } = await server.api(ada, 'GET', `/conversations/${conversation.id}/messages`);
+  assert.equal(items.length, 5);
+  const result = await settle(page, items.map((m) => m.id));
+  assert.deepEqual(result, { missed: 0, doubled: 0, extra: 0 });
+  // And it goes on live.
+  await server.api(alice, 'POST', '/messages', { content: 'Afterwards' });
+  await page.locator('support-chat support-message', { hasText: 'Afterwards' }).waitFor();
+  assert.equal(await page.locator('support-chat support-message').count(), 6);
   assert.deepEqual(problems, []);
 });

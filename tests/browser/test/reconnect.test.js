@@ -100,8 +100,9 @@ test('a send whose answer was lost is retried without a duplicate', async (t) =>
   });
   const alice = person('alice', 'user', 'Alice');
   const user = await openAs(browser, server, alice);
-  // No live stream: its event would confirm the message by itself.
-  await user.page.route('**/api/support/events', (route) => route.abort());
+  // No live stream: its event would confirm the message by itself. (The
+  // page opens it from its load's position: `events?last_event_id=…`.)
+  await user.page.route('**/api/support/events*', (route) => route.abort());
   await user.page.goto(server.url('/support'));
   await user.page.getByText('How can we help?').waitFor();
 
