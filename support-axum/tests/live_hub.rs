@@ -37,11 +37,10 @@ fn follow_log(storage: &Arc<dyn Storage>, hub: &LiveHub) -> tokio::task::JoinHan
     tokio::spawn(support_axum::live::follow(tail, Arc::new(hub.clone())))
 }
 
-#[tokio::test]
-async fn overlapping_batches_are_published_in_log_order_once() {
-    let storage = storage().await;
-    let hub = LiveHub::new(EventSeq(0));
-    let support = Support::new(Arc::clone(&storage));
+/// Three sends of alice's (six events), and the admin reading them back
+/// from the log.
+async fn three_sends(storage: &Arc<dyn Storage>) -> (Support, Principal, Vec<support_core::Event>) {
+    let support = Support::new(Arc::clone(storage));
     let alice = user("alice");
     for n in 0..3 {
         support
@@ -50,9 +49,6 @@ async fn overlapping_batches_are_published_in_log_order_once() {
             .expect("send");
     }
     let admin = Principal::admin(UserId::parse("ada").expect("id"));
-    let mut subscription = hub.subscribe(&admin);
-    assert_eq!(subscription.position, EventSeq(0));
-
     let EventReplay::Events { events, .. } = support
         .events_after(&admin, EventSeq(0), 100)
         .await
@@ -61,6 +57,16 @@ async fn overlapping_batches_are_published_in_log_order_once() {
         panic!("events expected");
     };
     assert_eq!(events.len(), 6);
+    (support, admin, events)
+}
+
+#[tokio::test]
+async fn overlapping_batches_are_published_in_log_order_once() {
+    let storage = storage().await;
+    let hub = LiveHub::new(EventSeq(0));
+    let (_, admin, events) = three_sends(&storage).await;
+    let mut subscription = hub.subscribe(&admin);
+    assert_eq!(subscription.position, EventSeq(0));
     hub.publish(&events[..4]);
     // Batches that overlap what was published: nothing is published twice.
     hub.publish(&events[2..]);
@@ -168,22 +174,7 @@ async fn a_users_channel_is_freed_when_their_last_subscription_ends() {
 #[tokio::test]
 async fn a_fresh_stream_starts_exactly_at_its_position_whether_the_hub_leads_or_lags() {
     let storage = storage().await;
-    let support = Support::new(Arc::clone(&storage));
-    let alice = user("alice");
-    for n in 0..3 {
-        support
-            .send(&alice, message(&format!("m{n}")))
-            .await
-            .expect("send");
-    }
-    let admin = Principal::admin(UserId::parse("ada").expect("id"));
-    let EventReplay::Events { events, .. } = support
-        .events_after(&admin, EventSeq(0), 100)
-        .await
-        .expect("log")
-    else {
-        panic!("events expected");
-    };
+    let (support, admin, events) = three_sends(&storage).await;
     for (hub_at, start) in [(6, 4), (2, 4)] {
         let hub = LiveHub::new(EventSeq(0));
         hub.publish(&events[..hub_at]);
