@@ -72,7 +72,7 @@ pub use notification::{
     JobState, NewJob, Notification, NotificationKind, NotificationRules, Outbox, Preference,
     Prepared, RetryPolicy, SkipReason,
 };
-pub use notify::{NoopNotifier, Notifier, Notifiers};
+pub use notify::{Notifier, Notifiers};
 pub use principal::{Principal, Role};
 pub use seen::SeenMark;
 pub use storage::{

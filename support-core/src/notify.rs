@@ -22,15 +22,6 @@ pub trait Notifier: Send + Sync {
     async fn notify(&self, events: &[Event]);
 }
 
-/// Does nothing.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoopNotifier;
-
-#[async_trait]
-impl Notifier for NoopNotifier {
-    async fn notify(&self, _events: &[Event]) {}
-}
-
 /// Forwards every batch to several notifiers, in order.
 #[derive(Clone, Default)]
 pub struct Notifiers(Vec<Arc<dyn Notifier>>);

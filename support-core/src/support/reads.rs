@@ -68,27 +68,25 @@ impl Support {
         request: InboxRequest,
     ) -> Result<Page<ConversationView>, SupportError> {
         let limit = page_limit(request.limit, INBOX_DEFAULT_LIMIT, INBOX_MAX_LIMIT)?;
-        // Before the rows: what was committed up to here, the rows show.
-        let position = self.latest_event().await?;
         let after = request
             .cursor
             .as_deref()
             .map(InboxCursor::decode)
             .transpose()?;
-        let empty = Page {
-            items: Vec::new(),
-            next_cursor: None,
-            position,
-        };
+        // `None`: terms that can match nothing.
         let search = match request.q.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(q) => match SearchTerms::parse(q)? {
-                Some(terms) => Some(terms),
-                None => return Ok(empty),
-            },
+            None | Some("") => Some(None),
+            Some(q) => SearchTerms::parse(q)?.map(Some),
         };
-        let Ok(owner) = policy::owner_scope(who, request.user_id) else {
-            return Ok(empty);
+        // After validating, before the rows: what was committed up to
+        // here, the rows show.
+        let position = self.latest_event().await?;
+        let (Some(search), Ok(owner)) = (search, policy::owner_scope(who, request.user_id)) else {
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+                position,
+            });
         };
         let query = InboxQuery {
             viewer: who.id.clone(),
@@ -139,8 +137,6 @@ impl Support {
                 InvalidInput::new("before", "give at most one of `before` and `after`").into(),
             );
         }
-        // Before the rows: what was committed up to here, the rows show.
-        let position = self.latest_event().await?;
         self.visible_row(who, id).await?;
         let fetch = limit + 1;
         let range = match (request.before, request.after) {
@@ -154,6 +150,8 @@ impl Support {
             },
             (None, None) => MessageRange::Latest { limit: fetch },
         };
+        // Before the rows: what was committed up to here, the rows show.
+        let position = self.latest_event().await?;
         let mut messages = self.storage.messages(id, range).await?;
         let has_more = messages.len() > limit as usize;
         // Storage returns rows nearest the anchor first; the extra row is the
