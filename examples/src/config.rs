@@ -65,6 +65,25 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_EMAIL_FROM", hide_env_values = true)]
     pub email_from: Option<String>,
 
+    /// Seconds an admin stays online after their last page closes (also
+    /// how long one server's presence report counts, so a server that
+    /// died takes its admins offline after this long).
+    #[arg(long, env = "SUPPORT_PRESENCE_GRACE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub presence_grace_secs: u32,
+
+    /// Seconds without activity after which an admin shows as away.
+    #[arg(long, env = "SUPPORT_AWAY_AFTER_SECS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=86400))]
+    pub away_after_secs: u32,
+
+    /// Milliseconds a typing indicator shows without a newer signal.
+    #[arg(long, env = "SUPPORT_TYPING_EXPIRY_MS", default_value_t = 6000, value_parser = clap::value_parser!(u32).range(500..=60000))]
+    pub typing_expiry_ms: u32,
+
+    /// Show users the name of the admin who types ("Ada is typing")
+    /// instead of "Support is typing".
+    #[arg(long, env = "SUPPORT_ADMIN_NAMES_TO_USERS")]
+    pub admin_names_to_users: bool,
+
     /// The address users reach this server at, for links in emails
     /// (e.g. `https://example.com`). Default: `http://` and the bound
     /// address.
@@ -88,6 +107,10 @@ impl std::fmt::Debug for Config {
             .field("smtp_url", &redacted(&self.smtp_url))
             .field("email_from", &redacted(&self.email_from))
             .field("public_url", &self.public_url)
+            .field("presence_grace_secs", &self.presence_grace_secs)
+            .field("away_after_secs", &self.away_after_secs)
+            .field("typing_expiry_ms", &self.typing_expiry_ms)
+            .field("admin_names_to_users", &self.admin_names_to_users)
             .finish()
     }
 }

@@ -13,13 +13,14 @@ use axum::Router;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::Redirect;
 use axum::routing::get;
+use support_axum::live::TypingConfig;
 use support_axum::outbound::{
     EmailChannel, EmailConfig, LogChannel, WebhookChannel, WebhookConfig, WebhookSecret, Worker,
 };
 use support_axum::pages::{self, PagesConfig};
 use support_axum::{ApiConfig, JwtIdentity, SupportApi};
 use support_core::notification::StoredContacts;
-use support_core::{Channel, NotificationRules, SupportConfig};
+use support_core::{Channel, NotificationRules, PresenceConfig, SupportConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::compression::CompressionLayer;
@@ -174,6 +175,12 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         })
         .config(ApiConfig {
             base_path: Some(API_BASE.to_owned()),
+            typing: TypingConfig {
+                expiry: Duration::from_millis(u64::from(config.typing_expiry_ms)),
+                admin_names_to_users: config.admin_names_to_users,
+                ..TypingConfig::default()
+            },
+            presence: presence_config(config),
             ..ApiConfig::default()
         })
         .build()
@@ -212,6 +219,17 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         stop,
         stop_worker,
     })
+}
+
+/// Presence timings from the configuration: reports three times per grace
+/// period, so one lost report does not take anyone offline.
+fn presence_config(config: &Config) -> PresenceConfig {
+    let grace = Duration::from_secs(u64::from(config.presence_grace_secs));
+    PresenceConfig {
+        away_after: Duration::from_secs(u64::from(config.away_after_secs)),
+        grace,
+        beat_every: grace / 3,
+    }
 }
 
 /// The notification worker: team alerts to the webhook and reply

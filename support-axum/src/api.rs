@@ -6,8 +6,8 @@ use std::time::Duration;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use support_core::{
-    Clock, Contact, LogTail, Notifier, Notifiers, Storage, Support, SupportConfig, SupportError,
-    UserId,
+    Clock, Contact, LogTail, Notifier, Notifiers, PresenceConfig, Storage, Support, SupportConfig,
+    SupportError, UserId,
 };
 
 /// Users whose stored contact details a process remembers at most.
@@ -15,7 +15,8 @@ const STORED_CONTACTS_CAP: usize = 10_000;
 use tokio::sync::watch;
 
 use crate::auth::{Authenticated, IdentityProvider, OriginPolicy};
-use crate::live::{self, LiveHub};
+use crate::live::team::{self, Team};
+use crate::live::{self, LiveHub, LocalBus, TypingConfig};
 use crate::problem::Problem;
 
 /// Limits and timings of the HTTP layer.
@@ -30,6 +31,10 @@ pub struct ApiConfig {
     pub base_path: Option<String>,
     /// Events a live stream replays per log read when catching up.
     pub replay_batch: u32,
+    /// Typing signals: throttle, expiry, names.
+    pub typing: TypingConfig,
+    /// Presence: idle time, grace period, report interval.
+    pub presence: PresenceConfig,
 }
 
 impl Default for ApiConfig {
@@ -39,6 +44,8 @@ impl Default for ApiConfig {
             keep_alive: Duration::from_secs(15),
             base_path: None,
             replay_batch: 500,
+            typing: TypingConfig::default(),
+            presence: PresenceConfig::default(),
         }
     }
 }
@@ -63,11 +70,16 @@ struct Inner {
     pub(crate) stored_contacts: std::sync::Mutex<std::collections::HashMap<UserId, Contact>>,
     /// The task that feeds `live` from the event log; ends with the API.
     live_delivery: tokio::task::JoinHandle<()>,
+    /// Typing and presence of this process.
+    team: Arc<Team>,
+    /// The task that runs them; ends with the API.
+    team_task: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         self.live_delivery.abort();
+        self.team_task.abort();
     }
 }
 
@@ -112,6 +124,10 @@ impl SupportApi {
 
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.inner.shutdown.subscribe()
+    }
+
+    pub(crate) fn team(&self) -> &Arc<Team> {
+        &self.inner.team
     }
 
     pub(crate) fn identity(&self) -> &dyn IdentityProvider {
@@ -197,8 +213,10 @@ impl SupportApiBuilder {
 
     /// Starts live delivery at the log's current position: a task (on the
     /// current Tokio runtime) follows the event log and feeds the live hub
-    /// and the other notifiers, whichever process committed. It ends when
-    /// the last clone of the API is dropped.
+    /// and the other notifiers, whichever process committed. Another runs
+    /// typing and presence, over the storage's ephemeral bus (a
+    /// [`LocalBus`] when it has none). Both end when the last clone of the
+    /// API is dropped.
     pub async fn build(self) -> Result<SupportApi, SupportError> {
         let mut support = Support::new(Arc::clone(&self.storage)).with_config(self.support_config);
         if let Some(clock) = self.clock {
@@ -210,6 +228,17 @@ impl SupportApiBuilder {
             Notifiers::new().with(Arc::new(live.clone())),
             Notifiers::with,
         );
+        let bus = self
+            .storage
+            .ephemeral_bus()
+            .unwrap_or_else(|| Arc::new(LocalBus::default()));
+        let team = Arc::new(Team::new(
+            bus,
+            live.clone(),
+            self.config.typing,
+            self.config.presence,
+        ));
+        let team_task = tokio::spawn(team::run(Arc::clone(&team), support.clone()));
         let tail = LogTail::new(self.storage, from);
         let live_delivery = tokio::spawn(live::follow(tail, Arc::new(notifiers)));
         let (shutdown, _) = watch::channel(false);
@@ -224,6 +253,8 @@ impl SupportApiBuilder {
                 openapi_json: OnceLock::new(),
                 stored_contacts: std::sync::Mutex::new(std::collections::HashMap::new()),
                 live_delivery,
+                team,
+                team_task,
             }),
         })
     }

@@ -123,6 +123,7 @@ async fn a_subscriber_that_lags_is_caught_up_from_the_log() {
         support_axum::live::StreamStart::Fresh(EventSeq(0)),
         shutdown,
         500,
+        Default::default(),
     );
     futures::pin_mut!(stream);
 
@@ -187,6 +188,7 @@ async fn a_fresh_stream_starts_exactly_at_its_position_whether_the_hub_leads_or_
             support_axum::live::StreamStart::Fresh(EventSeq(start)),
             shutdown,
             500,
+            Default::default(),
         );
         futures::pin_mut!(stream);
         hub.publish(&events);

@@ -43,6 +43,7 @@
 pub mod analytics;
 mod clock;
 mod conversation;
+pub mod ephemeral;
 mod error;
 mod events;
 mod ids;
@@ -51,17 +52,20 @@ mod message;
 pub mod notification;
 mod notify;
 pub mod policy;
+pub mod presence;
 mod principal;
 pub mod search;
 pub mod seen;
 mod storage;
 mod support;
 mod tail;
+pub mod typing;
 mod validation;
 
 pub use analytics::{Analytics, AnalyticsInputs, AnalyticsRange, DurationStats};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversation::{Conversation, ConversationStatus, ConversationView};
+pub use ephemeral::{Ephemeral, EphemeralBus, EphemeralSignals};
 pub use error::{BoxError, InvalidInput, StorageError, SupportError, WriteConflict};
 pub use events::{Event, EventPayload, EventReplay, NewEvent};
 pub use ids::{ConversationId, EventSeq, JobId, MessageId, UserId};
@@ -73,12 +77,19 @@ pub use notification::{
     Prepared, RetryPolicy, SkipReason,
 };
 pub use notify::{Notifier, Notifiers};
+pub use presence::{
+    AdminPresence, NodeId, NodePresence, PresenceConfig, PresenceStatus, TeamPresence,
+};
 pub use principal::{Principal, Role};
 pub use seen::SeenMark;
 pub use storage::{
     Closure, EventLogSlice, JobWakeups, LogSignal, LogWakeups, MessageRange, Storage,
     StorageResult, WriteTx,
 };
-pub use support::{MessagePage, MessagesRequest, NewMessage, Posted, Sent, Support, SupportConfig};
+pub use support::{
+    MessagePage, MessagesRequest, NewMessage, Posted, Sent, Support, SupportConfig,
+    USUAL_RESPONSE_MIN_ANSWERED,
+};
 pub use tail::LogTail;
+pub use typing::{Typing, TypingThrottle, TypingView};
 pub use validation::{ClientId, ContentLimits, MessageContent};

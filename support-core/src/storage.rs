@@ -154,6 +154,14 @@ pub trait Storage: Send + Sync + 'static {
     /// worker's poll. Each call is a new subscriber.
     fn job_signal(&self) -> JobWakeups;
 
+    /// The bus that carries typing and presence to every process sharing
+    /// this storage, when it has one (PostgreSQL: `NOTIFY`). `None` (the
+    /// default): such signals stay within the process, which is right for
+    /// a storage only one process uses.
+    fn ephemeral_bus(&self) -> Option<std::sync::Arc<dyn crate::EphemeralBus>> {
+        None
+    }
+
     /// Deletes events older than `before`, always keeping the newest one so
     /// the log's position survives. Returns how many were deleted.
     async fn prune_events(&self, before: DateTime<Utc>) -> StorageResult<u64>;

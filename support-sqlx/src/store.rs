@@ -8,7 +8,7 @@
 //! own `write_tx.rs`: PostgreSQL through sqlx, SQLite on its writer
 //! connection) and `begin_write` (a sqlx transaction for the writes below,
 //! with `conn()` and `finish()`), `log_wakeups` and `job_wakeups` (its
-//! commit signals, see [`crate::signal`]), plus `CLAIM_JOBS` and
+//! commit signals, see [`crate::signal`]), `ephemeral_bus_of`, plus `CLAIM_JOBS` and
 //! `push_search`.
 
 macro_rules! sql_storage {
@@ -27,6 +27,10 @@ macro_rules! sql_storage {
 
             fn job_signal(&self) -> support_core::JobWakeups {
                 self.job_wakeups()
+            }
+
+            fn ephemeral_bus(&self) -> Option<std::sync::Arc<dyn support_core::EphemeralBus>> {
+                self.ephemeral_bus_of()
             }
 
             async fn conversation(

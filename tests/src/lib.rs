@@ -71,8 +71,16 @@ pub fn config(database_url: &str) -> Config {
         smtp_url: None,
         email_from: None,
         public_url: None,
+        // Short, so tests of presence ending do not wait long.
+        presence_grace_secs: PRESENCE_GRACE_SECS,
+        away_after_secs: 300,
+        typing_expiry_ms: 6000,
+        admin_names_to_users: false,
     }
 }
+
+/// The grace period of presence in the test servers.
+pub const PRESENCE_GRACE_SECS: u32 = 2;
 
 impl Server {
     pub async fn sqlite() -> Self {

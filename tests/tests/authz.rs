@@ -63,7 +63,10 @@ const MATRIX: &[(Method, &str, [u16; 6])] = &[
     (Method::POST, "/conversations/{id}/seen",     [401,  401,   401,    404,    204,  204]),
     (Method::POST, "/conversations/{id}/close",    [401,  401,   401,    404,    403,  200]),
     (Method::POST, "/conversations/{id}/reopen",   [401,  401,   401,    404,    403,  200]),
+    (Method::POST, "/conversations/{id}/typing",   [401,  401,   401,    404,    204,  204]),
     (Method::GET,  "/events",                      [401,  401,   401,    200,    200,  200]),
+    (Method::GET,  "/presence",                    [401,  401,   401,    200,    200,  200]),
+    (Method::PUT,  "/presence",                    [401,  401,   401,    403,    403,  204]),
     (Method::GET,  "/analytics",                   [401,  401,   401,    403,    403,  200]),
     (Method::GET,  "/preferences",                 [401,  401,   401,    200,    200,  200]),
     (Method::PUT,  "/preferences",                 [401,  401,   401,    200,    200,  200]),
@@ -193,6 +196,9 @@ fn body(scene: &Scene, caller: Caller, method: &Method, path: &str) -> Option<Va
         return Some(json!({ "preferences": [
             { "kind": "admin_reply", "channel": "email", "enabled": false }
         ] }));
+    }
+    if *method == Method::PUT && path == "/presence" {
+        return Some(json!({ "viewing": scene.conversation }));
     }
     if *method != Method::POST {
         return None;

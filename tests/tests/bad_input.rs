@@ -14,6 +14,7 @@ support_e2e::on_every_backend!(
     message_bodies_that_break_the_input_rules_are_400,
     replies_that_break_the_input_rules_are_400,
     seen_bodies_that_break_the_input_rules_are_400,
+    presence_bodies_that_break_the_input_rules_are_400,
     bodies_over_64_kib_are_413,
     bad_conversation_list_queries_are_400,
     bad_history_queries_are_400,
@@ -409,6 +410,50 @@ async fn seen_bodies_that_break_the_input_rules_are_400(server: Server) {
     run_table(server, cases).await;
 }
 
+async fn presence_bodies_that_break_the_input_rules_are_400(server: Server) {
+    let path = "/presence";
+    let cases = vec![
+        case(
+            "viewing not a UUID",
+            Method::PUT,
+            path,
+            json_body(json!({ "viewing": "not-a-uuid" })),
+        )
+        .admin(),
+        case(
+            "viewing a number",
+            Method::PUT,
+            path,
+            json_body(json!({ "viewing": 5 })),
+        )
+        .admin(),
+        case(
+            "unknown field",
+            Method::PUT,
+            path,
+            json_body(json!({ "viewing": null, "status": "online" })),
+        )
+        .admin(),
+        case("malformed JSON", Method::PUT, path, raw("{")).admin(),
+        case(
+            "missing Content-Type",
+            Method::PUT,
+            path,
+            untyped(r#"{"viewing": null}"#, None),
+        )
+        .admin(),
+        case(
+            "viewing no conversation",
+            Method::PUT,
+            path,
+            json_body(json!({ "viewing": Uuid::now_v7() })),
+        )
+        .admin()
+        .expect(StatusCode::NOT_FOUND, "not_found"),
+    ];
+    run_table(server, cases).await;
+}
+
 async fn bodies_over_64_kib_are_413(server: Server) {
     let big = "x".repeat(70 * 1024);
     let huge_json = json!({ "content": big.clone() });
@@ -591,6 +636,12 @@ async fn malformed_path_ids_are_400(server: Server) {
             )
             .admin(),
         );
+        cases.push(case(
+            "POST typing",
+            Method::POST,
+            format!("/conversations/{id}/typing"),
+            Body::None,
+        ));
         cases.push(
             case(
                 "POST reopen",

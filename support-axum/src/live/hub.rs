@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 use axum::response::sse;
-use support_core::{Event, EventSeq, LogTail, Notifier, Principal, UserId, policy};
+use support_core::{
+    AdminPresence, Event, EventSeq, LogTail, Notifier, Principal, Role, Typing, UserId, policy,
+};
 use tokio::sync::broadcast;
 
 use crate::wire;
@@ -14,6 +16,38 @@ use crate::wire;
 /// the log instead.
 const ADMIN_CAPACITY: usize = 4096;
 const USER_CAPACITY: usize = 256;
+/// Typing and presence signals buffered per channel; a slow subscriber
+/// misses the oldest (and is sent the current presence again).
+const SIGNAL_CAPACITY: usize = 256;
+
+/// Something live that is not in the log: never replayed, never stored.
+#[derive(Debug)]
+pub enum LiveSignal {
+    /// Someone types.
+    Typing(Typing),
+    /// The team's presence changed.
+    Presence(Arc<PresenceSnapshot>),
+}
+
+/// The team's presence as this process knows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PresenceSnapshot {
+    /// Admins online or away, by name.
+    pub admins: Vec<AdminPresence>,
+    /// Whether any admin is online (not away).
+    pub team_online: bool,
+    /// How fast the team usually answers (see
+    /// [`support_core::Support::usual_first_response`]).
+    pub usual_first_response: Option<std::time::Duration>,
+}
+
+impl PresenceSnapshot {
+    /// What a user may learn of it: whether the team is there, and how fast
+    /// it answers. Who is online is for admins only.
+    pub fn for_users(&self) -> (bool, Option<std::time::Duration>) {
+        (self.team_online, self.usual_first_response)
+    }
+}
 
 /// One committed event, serialized once for every subscriber.
 #[derive(Debug)]
@@ -61,9 +95,22 @@ impl LiveEvent {
 pub struct Subscription {
     /// Events published after `position`, in order.
     pub receiver: broadcast::Receiver<Arc<LiveEvent>>,
+    /// Typing and presence signals for this subscriber's channel.
+    pub signals: broadcast::Receiver<Arc<LiveSignal>>,
     /// The log position the subscription starts after.
     pub position: EventSeq,
+    hub: Weak<HubInner>,
     _cleanup: Option<UserChannelGuard>,
+}
+
+impl Subscription {
+    /// The team's presence as last set (the default while the hub is gone).
+    pub fn presence(&self) -> Arc<PresenceSnapshot> {
+        self.hub
+            .upgrade()
+            .map(|hub| Arc::clone(&lock(&hub.presence)))
+            .unwrap_or_default()
+    }
 }
 
 /// In-process fan-out of committed events. See the module docs.
@@ -77,7 +124,15 @@ struct HubInner {
     /// is ordered and a subscriber's start position is exact.
     published: Mutex<EventSeq>,
     admins: broadcast::Sender<Arc<LiveEvent>>,
-    users: Mutex<HashMap<UserId, broadcast::Sender<Arc<LiveEvent>>>>,
+    admin_signals: broadcast::Sender<Arc<LiveSignal>>,
+    users: Mutex<HashMap<UserId, UserChannel>>,
+    presence: Mutex<Arc<PresenceSnapshot>>,
+}
+
+/// What one user's subscriptions receive.
+struct UserChannel {
+    events: broadcast::Sender<Arc<LiveEvent>>,
+    signals: broadcast::Sender<Arc<LiveSignal>>,
 }
 
 impl LiveHub {
@@ -89,7 +144,9 @@ impl LiveHub {
             inner: Arc::new(HubInner {
                 published: Mutex::new(position),
                 admins,
+                admin_signals: broadcast::Sender::new(SIGNAL_CAPACITY),
                 users: Mutex::new(HashMap::new()),
+                presence: Mutex::new(Arc::default()),
             }),
         }
     }
@@ -111,17 +168,22 @@ impl LiveHub {
         if who.is_admin() {
             return Subscription {
                 receiver: self.inner.admins.subscribe(),
+                signals: self.inner.admin_signals.subscribe(),
                 position: *published,
+                hub: Arc::downgrade(&self.inner),
                 _cleanup: None,
             };
         }
-        let receiver = lock(&self.inner.users)
-            .entry(who.id.clone())
-            .or_insert_with(|| broadcast::channel(USER_CAPACITY).0)
-            .subscribe();
+        let mut users = lock(&self.inner.users);
+        let channel = users.entry(who.id.clone()).or_insert_with(|| UserChannel {
+            events: broadcast::Sender::new(USER_CAPACITY),
+            signals: broadcast::Sender::new(SIGNAL_CAPACITY),
+        });
         Subscription {
-            receiver,
+            receiver: channel.events.subscribe(),
+            signals: channel.signals.subscribe(),
             position: *published,
+            hub: Arc::downgrade(&self.inner),
             _cleanup: Some(UserChannelGuard {
                 hub: Arc::downgrade(&self.inner),
                 user: who.id.clone(),
@@ -141,11 +203,49 @@ impl LiveHub {
             }
             let live = Arc::new(LiveEvent::from_event(event));
             if let Some(channel) = lock(&self.inner.users).get(&event.conversation_owner) {
-                let _ = channel.send(Arc::clone(&live));
+                let _ = channel.events.send(Arc::clone(&live));
             }
             let _ = self.inner.admins.send(live);
             *published = event.seq;
         }
+    }
+}
+
+impl LiveHub {
+    /// Hands a typing signal to the admins' channel and, when an admin
+    /// types, to the conversation's user: nobody else's stream sees it.
+    pub fn typing(&self, typing: Typing) {
+        let to_user = typing.role == Role::Admin;
+        let owner = typing.conversation_owner.clone();
+        let signal = Arc::new(LiveSignal::Typing(typing));
+        if to_user && let Some(channel) = lock(&self.inner.users).get(&owner) {
+            let _ = channel.signals.send(Arc::clone(&signal));
+        }
+        let _ = self.inner.admin_signals.send(signal);
+    }
+
+    /// The team's presence as last set.
+    pub fn presence(&self) -> Arc<PresenceSnapshot> {
+        Arc::clone(&lock(&self.inner.presence))
+    }
+
+    /// Sets the team's presence, telling the admins when it changed and
+    /// the users when what they may learn of it changed.
+    pub fn set_presence(&self, snapshot: PresenceSnapshot) {
+        let mut current = lock(&self.inner.presence);
+        if **current == snapshot {
+            return;
+        }
+        let users_learn = current.for_users() != snapshot.for_users();
+        let snapshot = Arc::new(snapshot);
+        *current = Arc::clone(&snapshot);
+        let signal = Arc::new(LiveSignal::Presence(snapshot));
+        if users_learn {
+            for channel in lock(&self.inner.users).values() {
+                let _ = channel.signals.send(Arc::clone(&signal));
+            }
+        }
+        let _ = self.inner.admin_signals.send(signal);
     }
 }
 
@@ -196,7 +296,7 @@ impl Drop for UserChannelGuard {
         // already dropped here: zero receivers means nobody else listens.
         if users
             .get(&self.user)
-            .is_some_and(|channel| channel.receiver_count() == 0)
+            .is_some_and(|channel| channel.events.receiver_count() == 0)
         {
             users.remove(&self.user);
         }

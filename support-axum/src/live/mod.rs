@@ -9,9 +9,18 @@
 //! admins' channel and to that user's channel only, so no stream tests
 //! events it cannot receive. A subscriber that falls behind is caught up
 //! from the log, never skipped.
+//!
+//! Typing and presence ([`team`]) are live too, but not in the log: they
+//! travel on the storage's ephemeral bus (or a [`LocalBus`]) to every
+//! process, and the hub routes them like events; a stream sends them with
+//! the position it has reached as their id, so they are never replayed.
 
 mod hub;
+mod local_bus;
 mod stream;
+pub(crate) mod team;
 
-pub use hub::{LiveEvent, LiveHub, Subscription, follow};
-pub use stream::{StreamStart, event_stream};
+pub use hub::{LiveEvent, LiveHub, LiveSignal, PresenceSnapshot, Subscription, follow};
+pub use local_bus::LocalBus;
+pub use stream::{SignalOptions, StreamStart, event_stream};
+pub use team::TypingConfig;

@@ -11,8 +11,9 @@ use futures::Stream;
 use support_core::{EventReplay, EventSeq, Principal, Support};
 use tokio::sync::{broadcast, watch};
 
-use super::hub::{LiveEvent, Subscription};
-use crate::wire::ResetEventBody;
+use super::hub::{LiveEvent, LiveSignal, Subscription};
+use super::team::Present;
+use crate::wire::{PresenceBody, ResetEventBody, TypingEventBody};
 
 struct Subscriber {
     support: Support,
@@ -26,6 +27,22 @@ struct Subscriber {
     pending: VecDeque<sse::Event>,
     shutdown: watch::Receiver<bool>,
     batch: u32,
+    signals: SignalOptions,
+    /// The presence last sent; `None` until the stream first goes live.
+    presence_sent: Option<PresenceBody>,
+    /// Signals were missed: send the current presence again.
+    presence_stale: bool,
+    /// An admin's stream keeps them present while it is open.
+    _present: Option<Present>,
+}
+
+/// How a stream passes on typing and presence.
+#[derive(Default)]
+pub struct SignalOptions {
+    /// Whether a user sees the name of the admin who types.
+    pub admin_names_to_users: bool,
+    /// Held while the stream is open (an admin's presence).
+    pub(crate) present: Option<Present>,
 }
 
 /// Where a stream starts.
@@ -51,6 +68,7 @@ pub fn event_stream(
     start: StreamStart,
     shutdown: watch::Receiver<bool>,
     batch: u32,
+    mut signals: SignalOptions,
 ) -> impl Stream<Item = Result<sse::Event, Infallible>> + Send + 'static {
     let mut pending = VecDeque::new();
     let (position, catching_up) = match start {
@@ -73,6 +91,10 @@ pub fn event_stream(
         pending,
         shutdown,
         batch,
+        _present: signals.present.take(),
+        signals,
+        presence_sent: None,
+        presence_stale: true,
     };
     futures::stream::unfold(state, |mut s| async move {
         s.next_frame().await.map(|frame| (Ok(frame), s))
@@ -95,8 +117,25 @@ impl Subscriber {
                 }
                 continue;
             }
+            // Everything up to `position` has been given: a signal may go
+            // out with it as its id.
+            if self.presence_stale {
+                self.presence_stale = false;
+                if let Some(frame) = self.presence_frame(&self.subscription.presence()) {
+                    return Some(frame);
+                }
+            }
             tokio::select! {
                 _ = self.shutdown.changed() => return None,
+                signal = self.subscription.signals.recv() => match signal {
+                    Ok(signal) => {
+                        if let Some(frame) = self.signal_frame(&signal) {
+                            return Some(frame);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.presence_stale = true,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
                 received = self.subscription.receiver.recv() => match received {
                     Ok(event) => {
                         if let Some(frame) = self.accept(&event) {
@@ -117,6 +156,37 @@ impl Subscriber {
         }
         self.position = event.seq;
         event.visible_to(&self.who).then(|| event.to_sse())
+    }
+
+    /// A typing or presence frame, if this subscriber may see it and (for
+    /// presence) it changes what they were told.
+    fn signal_frame(&mut self, signal: &LiveSignal) -> Option<sse::Event> {
+        match signal {
+            LiveSignal::Typing(typing) => {
+                let view = typing.as_seen_by(&self.who, self.signals.admin_names_to_users)?;
+                Some(self.signal_event("typing", &TypingEventBody::from(view)))
+            }
+            LiveSignal::Presence(snapshot) => self.presence_frame(snapshot),
+        }
+    }
+
+    fn presence_frame(&mut self, snapshot: &super::PresenceSnapshot) -> Option<sse::Event> {
+        let body = PresenceBody::of(snapshot, self.who.is_admin());
+        if self.presence_sent.as_ref() == Some(&body) {
+            return None;
+        }
+        let frame = self.signal_event("presence", &body);
+        self.presence_sent = Some(body);
+        Some(frame)
+    }
+
+    /// A signal's frame: not in the log, so its id is the position the
+    /// stream has reached, and a reconnect resumes exactly as before it.
+    fn signal_event(&self, name: &'static str, data: &impl serde::Serialize) -> sse::Event {
+        sse::Event::default()
+            .id(self.position.0.to_string())
+            .event(name)
+            .data(serde_json::to_string(data).unwrap_or_default())
     }
 
     /// Queues the next batch from the log. `false` when the log is

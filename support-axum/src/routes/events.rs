@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 
 use crate::api::{Caller, SupportApi};
 use crate::extract::ApiQuery;
-use crate::live::{StreamStart, event_stream};
+use crate::live::{SignalOptions, StreamStart, event_stream};
 use crate::problem::{Problem, ProblemBody};
 
 /// Query of `GET /events`.
@@ -34,14 +34,19 @@ fn event_id(raw: &str) -> Result<EventSeq, Problem> {
 }
 
 /// Server-sent events: `conversation.created`, `conversation.updated`,
-/// `message.created`, `message.seen`, `reset`, and `ready` (first on a
+/// `message.created`, `message.seen`, `typing` (`TypingEventBody`) and
+/// `presence` (`PresenceBody`, first when the stream goes live, then on
+/// every change), `reset`, and `ready` (first on a
 /// stream opened without `Last-Event-ID`: its id is the position the stream
 /// starts from, so a reconnect resumes exactly even before any other
 /// event). Every event's id is its
 /// log position; reconnecting with `Last-Event-ID` replays what was missed
 /// (or sends `reset` when that part of the log was pruned). Users receive
 /// the events of their own conversations only. Events committed through
-/// any server on the same database are delivered, in log order.
+/// any server on the same database are delivered, in log order. `typing`
+/// and `presence` are not in the log: their id is the position the stream
+/// has reached, and they are never replayed. An admin with a stream open is
+/// present (see `GET /presence`).
 #[utoipa::path(
     get,
     path = "/events",
@@ -68,6 +73,9 @@ pub(crate) async fn events(
         (None, Some(raw)) => Some(event_id(&raw)?),
         (None, None) => None,
     };
+    let present = api
+        .team()
+        .connected(&caller.principal, caller.profile.name.as_deref());
     let principal = caller.principal;
     let start = match resume_after {
         Some(after) => StreamStart::Resume(after),
@@ -82,6 +90,10 @@ pub(crate) async fn events(
         start,
         api.shutdown_signal(),
         api.config().replay_batch,
+        SignalOptions {
+            admin_names_to_users: api.team().typing_config().admin_names_to_users,
+            present,
+        },
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(api.config().keep_alive)))
 }

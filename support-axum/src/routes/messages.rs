@@ -93,6 +93,8 @@ pub(crate) async fn send(
     if sent.created {
         remember_contact(&api, &caller).await;
     }
+    api.team()
+        .sent(&caller.principal, sent.conversation.conversation.id);
     if sent.conversation.user_name.is_none() {
         // The sender owns the conversation: their name is the token's.
         sent.conversation.user_name = caller.profile.name.clone();
@@ -197,6 +199,8 @@ pub(crate) async fn post(
             new_message(body),
         )
         .await?;
+    api.team()
+        .sent(&caller.principal, ConversationId::from_uuid(id));
     Ok((
         created_or_replayed(posted.created),
         Json(posted.message.into()),

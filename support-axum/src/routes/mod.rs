@@ -6,6 +6,7 @@ mod conversations;
 mod events;
 mod messages;
 mod notifications;
+mod presence;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -23,7 +24,9 @@ use support_core::Role;
 use crate::api::{Caller, SupportApi};
 use crate::auth::TOKEN_COOKIE;
 use crate::problem::{Problem, ProblemBody};
-use crate::wire::{ConversationEventBody, MeBody, ResetEventBody, SeenEventBody};
+use crate::wire::{
+    ConversationEventBody, MeBody, PresenceBody, ResetEventBody, SeenEventBody, TypingEventBody,
+};
 
 /// Every route of the API, relative to where the host mounts it. Tests
 /// check it against the OpenAPI document and the authorization matrix, so a
@@ -37,7 +40,10 @@ pub const ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/conversations/{id}/seen"),
     (Method::POST, "/conversations/{id}/close"),
     (Method::POST, "/conversations/{id}/reopen"),
+    (Method::POST, "/conversations/{id}/typing"),
     (Method::GET, "/events"),
+    (Method::GET, "/presence"),
+    (Method::PUT, "/presence"),
     (Method::GET, "/analytics"),
     (Method::GET, "/preferences"),
     (Method::PUT, "/preferences"),
@@ -55,11 +61,19 @@ pub const ROUTES: &[(Method, &str)] = &[
                        Errors are RFC 9457 problem details with a stable `code`."
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(ProblemBody, ConversationEventBody, SeenEventBody, ResetEventBody)),
+    components(schemas(
+        ProblemBody,
+        ConversationEventBody,
+        SeenEventBody,
+        ResetEventBody,
+        TypingEventBody,
+        PresenceBody
+    )),
     tags(
         (name = "messages", description = "Writing and reading messages"),
         (name = "conversations", description = "Listing and resolving conversations"),
         (name = "events", description = "Live server-sent events"),
+        (name = "presence", description = "Typing indicators and the team's presence"),
         (name = "analytics", description = "Support team figures"),
         (name = "notifications", description = "Notification preferences and the delivery queue"),
         (name = "meta", description = "This document"),
@@ -140,6 +154,8 @@ fn parts() -> (Router<SupportApi>, OpenApiDoc) {
         .routes(routes!(conversations::close))
         .routes(routes!(conversations::reopen))
         .routes(routes!(events::events))
+        .routes(routes!(presence::typing))
+        .routes(routes!(presence::get_presence, presence::put_presence))
         .routes(routes!(analytics::analytics))
         .routes(routes!(
             notifications::get_preferences,

@@ -17,7 +17,7 @@ use crate::notification::NotificationRules;
 use crate::storage::Storage;
 use crate::validation::ContentLimits;
 
-pub use reads::{MessagePage, MessagesRequest};
+pub use reads::{MessagePage, MessagesRequest, USUAL_RESPONSE_MIN_ANSWERED};
 pub use writes::{NewMessage, Posted, Sent};
 
 /// Settings a host may tune.

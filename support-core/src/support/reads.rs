@@ -17,7 +17,13 @@ use crate::search::SearchTerms;
 use crate::seen::derive_seen_by;
 use crate::storage::MessageRange;
 
+use crate::typing::{Typing, signal_name};
+
 use super::Support;
+
+/// Answered conversations needed before [`Support::usual_first_response`]
+/// says anything.
+pub const USUAL_RESPONSE_MIN_ANSWERED: usize = 5;
 
 /// Default page size of a message history.
 pub(crate) const MESSAGES_DEFAULT_LIMIT: u32 = 50;
@@ -221,6 +227,60 @@ impl Support {
         let range = AnalyticsRange::new(from, to, now_micros(self.clock.as_ref()))?;
         let inputs = self.storage.analytics(&range).await?;
         Ok(Analytics::compute(range, inputs))
+    }
+
+    /// A typing signal from `who` in conversation `id`, under the name the
+    /// identity gave (cleaned, see [`crate::typing::signal_name`]). Not
+    /// found unless `who` may see the conversation.
+    pub async fn typing(
+        &self,
+        who: &Principal,
+        id: ConversationId,
+        name: Option<&str>,
+        expires_in: std::time::Duration,
+    ) -> Result<Typing, SupportError> {
+        let row = self.storage.conversation(id, &who.id).await?;
+        let conversation = policy::visible(who, row.map(|row| row.conversation))?;
+        Ok(Typing {
+            conversation_id: conversation.id,
+            conversation_owner: conversation.user_id,
+            who: who.id.clone(),
+            role: who.role,
+            name: signal_name(name),
+            expires_in_ms: u32::try_from(expires_in.as_millis()).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// Checks that admin `who` may say they look at `conversation` (an
+    /// existing one, or none), for presence. Users: forbidden (presence is
+    /// about the team).
+    pub async fn viewing(
+        &self,
+        who: &Principal,
+        conversation: Option<ConversationId>,
+    ) -> Result<Option<ConversationId>, SupportError> {
+        policy::require_admin(who, "only admins report what they are viewing")?;
+        let Some(id) = conversation else {
+            return Ok(None);
+        };
+        let row = self.storage.conversation(id, &who.id).await?;
+        Ok(Some(
+            policy::visible(who, row.map(|row| row.conversation))?.id,
+        ))
+    }
+
+    /// How fast the team usually answers: the median first response of
+    /// the conversations created in the last 30 days, when at least
+    /// [`USUAL_RESPONSE_MIN_ANSWERED`] were answered (otherwise `None`:
+    /// too little to promise anything). Anyone may know it.
+    pub async fn usual_first_response(&self) -> Result<Option<std::time::Duration>, SupportError> {
+        let range = AnalyticsRange::new(None, None, now_micros(self.clock.as_ref()))?;
+        let inputs = self.storage.analytics(&range).await?;
+        let stats = Analytics::compute(range, inputs).first_response_seconds;
+        Ok(stats
+            .median
+            .filter(|_| stats.count >= USUAL_RESPONSE_MIN_ANSWERED)
+            .map(|seconds| std::time::Duration::from_secs_f64(seconds.max(0.0))))
     }
 
     /// Up to `limit` events after `after` that the caller may receive; or a

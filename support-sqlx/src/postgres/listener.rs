@@ -8,6 +8,9 @@
 //! The channel is named after the schema, so deployments (and tests) that
 //! share a database in separate schemas do not wake each other.
 //!
+//! Ephemeral signals (typing, presence: [`support_core::Ephemeral`]) travel
+//! on a second channel of the same connection, encoded as their payload.
+//!
 //! One listener connection per storage (taken from its pool), started with
 //! its first subscriber and ended with the storage. When the connection is
 //! lost (a database restart, `pg_terminate_backend`), or stays silent
@@ -20,7 +23,8 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgListener, PgNotification};
-use support_core::EventSeq;
+use support_core::{Ephemeral, EventSeq};
+use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use crate::signal::Signals;
@@ -33,6 +37,16 @@ macro_rules! channel {
     };
 }
 pub(crate) use channel;
+
+/// The channel of this schema's ephemeral signals (typing, presence), as
+/// SQL: apart from commits, so a version that knows no such signals is
+/// not woken by them.
+macro_rules! ephemeral_channel {
+    () => {
+        "'support_live_' || md5(current_schema())"
+    };
+}
+pub(crate) use ephemeral_channel;
 
 /// Payload suffix of a commit that enqueued a job due at once.
 pub(crate) const DUE_JOBS: &str = ";jobs";
@@ -62,13 +76,14 @@ impl Listener {
     /// Starts the listener unless it runs. Without a Tokio runtime it does
     /// not start (subscribers then learn only of this process's commits,
     /// and through the periodic check).
-    pub(crate) fn ensure_running(&self, pool: &PgPool, signals: &Arc<Signals>) {
+    pub(crate) fn ensure_running(&self, pool: &PgPool, signals: &Arc<Signals>, ephemeral: &Heard) {
         let mut task = self.task.lock().unwrap_or_else(|p| p.into_inner());
         if task.is_some() {
             return;
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            *task = Some(runtime.spawn(listen(pool.clone(), Arc::clone(signals))));
+            *task =
+                Some(runtime.spawn(listen(pool.clone(), Arc::clone(signals), ephemeral.clone())));
         }
     }
 }
@@ -81,17 +96,26 @@ impl Drop for Listener {
     }
 }
 
+/// Where the ephemeral signals heard go.
+pub(crate) type Heard = broadcast::Sender<Ephemeral>;
+
+/// The channels one connection listens on.
+struct Channels {
+    commits: String,
+    ephemeral: String,
+}
+
 /// Listens for as long as the storage lives, reconnecting with a backoff.
-async fn listen(pool: PgPool, signals: Arc<Signals>) {
+async fn listen(pool: PgPool, signals: Arc<Signals>, ephemeral: Heard) {
     let mut backoff = Duration::from_millis(50);
     loop {
         match connect(&pool).await {
-            Ok((listener, channel)) => {
+            Ok((listener, channels)) => {
                 let connected = tokio::time::Instant::now();
                 // Whatever committed before LISTEN took effect was not
                 // heard: read the log.
                 signals.check();
-                receive(listener, &pool, &channel, &signals).await;
+                receive(listener, &pool, &channels, &signals, &ephemeral).await;
                 tracing::info!("commit listener lost its connection: reconnecting");
                 signals.check();
                 if connected.elapsed() > MAX_BACKOFF {
@@ -109,22 +133,31 @@ async fn listen(pool: PgPool, signals: Arc<Signals>) {
     }
 }
 
-async fn connect(pool: &PgPool) -> Result<(PgListener, String), sqlx::Error> {
+async fn connect(pool: &PgPool) -> Result<(PgListener, Channels), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     // A lost connection ends `receive`; `listen` reconnects, with its
     // backoff, rather than `try_recv` at once.
     listener.eager_reconnect(false);
-    let channel: String = sqlx::query_scalar(concat!("SELECT ", channel!()))
-        .fetch_one(&mut listener)
+    let (commits, ephemeral): (String, String) =
+        sqlx::query_as(concat!("SELECT ", channel!(), ", ", ephemeral_channel!()))
+            .fetch_one(&mut listener)
+            .await?;
+    listener
+        .listen_all([commits.as_str(), ephemeral.as_str()])
         .await?;
-    listener.listen(&channel).await?;
-    Ok((listener, channel))
+    Ok((listener, Channels { commits, ephemeral }))
 }
 
 /// Passes notifications on until the connection is lost, fails, or stays
 /// silent past [`SILENCE_LIMIT`] although the listener pings itself every
 /// [`PING_EVERY`].
-async fn receive(mut listener: PgListener, pool: &PgPool, channel: &str, signals: &Signals) {
+async fn receive(
+    mut listener: PgListener,
+    pool: &PgPool,
+    channels: &Channels,
+    signals: &Signals,
+    ephemeral: &Heard,
+) {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -138,7 +171,7 @@ async fn receive(mut listener: PgListener, pool: &PgPool, channel: &str, signals
                 received = &mut received => break received,
                 _ = ping.tick() => {
                     let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                        .bind(channel)
+                        .bind(&channels.commits)
                         .bind(PING)
                         .execute(pool)
                         .await;
@@ -153,6 +186,12 @@ async fn receive(mut listener: PgListener, pool: &PgPool, channel: &str, signals
             }
         };
         match received {
+            Ok(Some(notification)) if notification.channel() == channels.ephemeral => {
+                if let Some(signal) = Ephemeral::decode(notification.payload()) {
+                    // Nobody subscribed: nobody to tell.
+                    let _ = ephemeral.send(signal);
+                }
+            }
             Ok(Some(notification)) => match parse(&notification) {
                 Some((reached, due_jobs)) => signals.committed(reached, due_jobs),
                 None if notification.payload() == PING => {}

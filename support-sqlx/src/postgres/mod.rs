@@ -1,5 +1,6 @@
 //! PostgreSQL: for hosts that run several nodes on one database.
 
+mod bus;
 mod listener;
 mod write_tx;
 
@@ -30,11 +31,15 @@ const EVENT_LOG_LOCK: i64 = 0x5355_5050_4f52_5401;
 /// that appends events sends a `NOTIFY` in its own transaction, and the
 /// storage `LISTEN`s on one connection (taken from its pool for good) from
 /// its first subscriber on (see [`support_core::Storage::log_signal`]).
+/// Typing and presence cross processes the same way, on a channel of
+/// their own ([`support_core::Storage::ephemeral_bus`]).
 #[derive(Clone, Debug)]
 pub struct PostgresStorage {
     pool: PgPool,
     signals: Arc<Signals>,
     listener: Arc<Listener>,
+    /// Ephemeral signals heard by the listener.
+    ephemeral: listener::Heard,
 }
 
 /// A write transaction on PostgreSQL.
@@ -52,6 +57,7 @@ impl PostgresStorage {
             pool,
             signals: Arc::new(Signals::default()),
             listener: Arc::new(Listener::default()),
+            ephemeral: tokio::sync::broadcast::Sender::new(bus::HEARD_CAPACITY),
         }
     }
 
@@ -97,14 +103,24 @@ impl PostgresStorage {
     /// other process's through the listener, and the periodic check.
     fn log_wakeups(&self) -> support_core::LogWakeups {
         let wakeups = self.signals.log_wakeups();
-        self.listener.ensure_running(&self.pool, &self.signals);
+        self.ensure_listening();
         wakeups
+    }
+
+    fn ensure_listening(&self) {
+        self.listener
+            .ensure_running(&self.pool, &self.signals, &self.ephemeral);
+    }
+
+    /// Typing and presence between every process on the database.
+    fn ephemeral_bus_of(&self) -> Option<Arc<dyn support_core::EphemeralBus>> {
+        Some(Arc::new(bus::PostgresBus::new(self.clone())))
     }
 
     /// Wake-ups for workers, from every process, like [`Self::log_wakeups`].
     fn job_wakeups(&self) -> support_core::JobWakeups {
         let wakeups = self.signals.job_wakeups();
-        self.listener.ensure_running(&self.pool, &self.signals);
+        self.ensure_listening();
         wakeups
     }
 }

@@ -156,6 +156,12 @@ impl SqliteStorage {
         self.signals.job_wakeups()
     }
 
+    /// None: one process uses a SQLite database, so typing and presence
+    /// stay within it.
+    fn ephemeral_bus_of(&self) -> Option<std::sync::Arc<dyn support_core::EphemeralBus>> {
+        None
+    }
+
     /// A write through sqlx, holding the writer.
     async fn begin_write(&self) -> StorageResult<ExclusiveWrite> {
         self.writer.exclusive(&self.pool).await

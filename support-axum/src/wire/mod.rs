@@ -539,3 +539,6 @@ pub struct JobsBody {
     /// The jobs.
     pub items: Vec<JobBody>,
 }
+
+mod presence;
+pub use presence::{AdminPresenceBody, PresenceBody, TypingEventBody, ViewingBody};

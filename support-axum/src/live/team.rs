@@ -1,0 +1,331 @@
+//! Typing and presence of this process: the signals its callers send, the
+//! signals it hears from every process (its own included) over the
+//! storage's [`EphemeralBus`], and the team's presence its subscribers see.
+//!
+//! - A typing signal is checked (the caller may see the conversation),
+//!   throttled per caller and conversation, and published on the bus; each
+//!   process hands what it hears to its [`LiveHub`], which routes it like
+//!   the conversation's events.
+//! - Admins with a live stream open here are this process's
+//!   [`NodePresence`]; it is reported on the bus at once when it changes
+//!   and every [`PresenceConfig::beat_every`]. Every process folds the
+//!   reports into a [`TeamPresence`] and sets the hub's presence from it.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use support_core::ephemeral::MAX_SIGNAL_BYTES;
+use support_core::presence::{BeatEntry, PresenceBeat};
+use support_core::{
+    ConversationId, Ephemeral, EphemeralBus, NodeId, NodePresence, PresenceConfig, Principal,
+    Support, SupportError, TeamPresence, TypingThrottle,
+};
+use tokio::sync::Notify;
+
+use super::hub::{LiveHub, PresenceSnapshot};
+
+/// Typers a process throttles at once, at most (beyond, signals are
+/// dropped until older ones are forgotten).
+const THROTTLE_CAPACITY: usize = 100_000;
+
+/// How often the team's usual response time is read again.
+const USUAL_RESPONSE_EVERY: Duration = Duration::from_secs(600);
+
+/// Longest wait between two checks for expired presence.
+const MAX_TICK: Duration = Duration::from_secs(1);
+
+/// Timings of typing signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TypingConfig {
+    /// At most one signal per caller per conversation this often (default
+    /// 2 s); extra ones are accepted and dropped.
+    pub every: Duration,
+    /// How long receivers show a signal without a newer one (default 6 s).
+    pub expiry: Duration,
+    /// Whether a user sees the name of the admin who types (default: no,
+    /// "Support is typing").
+    pub admin_names_to_users: bool,
+}
+
+impl Default for TypingConfig {
+    fn default() -> Self {
+        Self {
+            every: Duration::from_secs(2),
+            expiry: Duration::from_secs(6),
+            admin_names_to_users: false,
+        }
+    }
+}
+
+/// Typing and presence of one process.
+pub(crate) struct Team {
+    bus: Arc<dyn EphemeralBus>,
+    hub: LiveHub,
+    node: Mutex<NodePresence>,
+    throttle: Mutex<TypingThrottle>,
+    /// This process's presence changed: report it now.
+    changed: Notify,
+    usual_first_response: Mutex<Option<Duration>>,
+    typing: TypingConfig,
+    presence: PresenceConfig,
+}
+
+impl Team {
+    pub(crate) fn new(
+        bus: Arc<dyn EphemeralBus>,
+        hub: LiveHub,
+        typing: TypingConfig,
+        presence: PresenceConfig,
+    ) -> Self {
+        Self {
+            bus,
+            hub,
+            node: Mutex::new(NodePresence::new(NodeId::unique(), presence)),
+            throttle: Mutex::new(TypingThrottle::new(typing.every, THROTTLE_CAPACITY)),
+            changed: Notify::new(),
+            usual_first_response: Mutex::new(None),
+            typing,
+            presence,
+        }
+    }
+
+    pub(crate) fn typing_config(&self) -> &TypingConfig {
+        &self.typing
+    }
+
+    /// `who` types in `conversation`. Not found unless they may see it;
+    /// within the throttle interval, accepted and dropped.
+    pub(crate) async fn typing(
+        &self,
+        support: &Support,
+        who: &Principal,
+        name: Option<&str>,
+        conversation: ConversationId,
+    ) -> Result<(), SupportError> {
+        self.active(who);
+        if lock(&self.throttle).admitted_recently(&who.id, conversation, Instant::now()) {
+            // Admitted moments ago, so they may see it: nothing to check.
+            return Ok(());
+        }
+        let signal = support
+            .typing(who, conversation, name, self.typing.expiry)
+            .await?;
+        if !lock(&self.throttle).admit(&who.id, conversation, Instant::now()) {
+            return Ok(());
+        }
+        self.bus.publish(&Ephemeral::Typing(signal)).await?;
+        Ok(())
+    }
+
+    /// `who` sent a message in `conversation`: their typing there is over
+    /// (receivers end it on the message), and the next signal goes out at
+    /// once.
+    pub(crate) fn sent(&self, who: &Principal, conversation: ConversationId) {
+        lock(&self.throttle).sent(&who.id, conversation);
+        self.active(who);
+    }
+
+    /// `who` did something: an away admin is online again.
+    pub(crate) fn active(&self, who: &Principal) {
+        if who.is_admin() && lock(&self.node).active(&who.id, Instant::now()) {
+            self.changed.notify_one();
+        }
+    }
+
+    /// Admin `who` looks at `conversation` (or at none).
+    pub(crate) fn viewing(&self, who: &Principal, conversation: Option<ConversationId>) {
+        if lock(&self.node).viewing(&who.id, conversation, Instant::now()) {
+            self.changed.notify_one();
+        }
+    }
+
+    /// A live stream opened: an admin is present here until the returned
+    /// guard drops (and for the grace period after their last one).
+    pub(crate) fn connected(
+        self: &Arc<Self>,
+        who: &Principal,
+        name: Option<&str>,
+    ) -> Option<Present> {
+        if !who.is_admin() {
+            return None;
+        }
+        let name = support_core::typing::signal_name(name);
+        lock(&self.node).connected(&who.id, name, Instant::now());
+        self.changed.notify_one();
+        Some(Present {
+            team: Arc::clone(self),
+            who: who.clone(),
+        })
+    }
+
+    /// The team's presence as this process knows it.
+    pub(crate) fn snapshot(&self) -> Arc<PresenceSnapshot> {
+        self.hub.presence()
+    }
+
+    /// Reports this process's admins on the bus (split to fit a signal),
+    /// and those whose grace period ended as left.
+    async fn report(&self) {
+        let (beat, left) = lock(&self.node).report(Instant::now());
+        for signal in left
+            .into_iter()
+            .map(Ephemeral::Left)
+            .chain(split(beat).into_iter().map(Ephemeral::Presence))
+        {
+            if let Err(error) = self.bus.publish(&signal).await {
+                tracing::warn!(%error, "cannot report presence");
+            }
+        }
+    }
+}
+
+/// An admin's live stream, for presence: dropping it closes the
+/// connection.
+pub(crate) struct Present {
+    team: Arc<Team>,
+    who: Principal,
+}
+
+impl Drop for Present {
+    fn drop(&mut self) {
+        lock(&self.team.node).disconnected(&self.who.id, Instant::now());
+        self.team.changed.notify_one();
+    }
+}
+
+/// Splits a report into parts that each encode within
+/// [`MAX_SIGNAL_BYTES`] (an empty report is no part).
+fn split(beat: PresenceBeat) -> Vec<PresenceBeat> {
+    // The envelope, with room to spare.
+    const ENVELOPE: usize = 128;
+    let mut parts = Vec::new();
+    let mut part = Vec::new();
+    let mut size = ENVELOPE;
+    for entry in beat.admins {
+        let entry_size = serde_json::to_string(&entry).map_or(MAX_SIGNAL_BYTES, |e| e.len() + 1);
+        if !part.is_empty() && size + entry_size > MAX_SIGNAL_BYTES {
+            parts.push(std::mem::take(&mut part));
+            size = ENVELOPE;
+        }
+        size += entry_size;
+        part.push(entry);
+    }
+    if !part.is_empty() {
+        parts.push(part);
+    }
+    parts
+        .into_iter()
+        .map(|admins: Vec<BeatEntry>| PresenceBeat {
+            node: beat.node,
+            admins,
+        })
+        .collect()
+}
+
+/// Runs typing and presence for this process until the bus ends: hears
+/// every process's signals, reports this one's presence, and keeps the
+/// hub's presence current.
+pub(crate) async fn run(team: Arc<Team>, support: Support) {
+    let mut heard = team.bus.subscribe();
+    let mut roster = TeamPresence::new(team.presence.grace);
+    let mut tick = tokio::time::interval(team.presence.beat_every.min(MAX_TICK));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_report = Instant::now();
+    let usual = tokio::spawn(refresh_usual_first_response(Arc::clone(&team), support));
+    let _usual = AbortOnDrop(usual);
+    loop {
+        tokio::select! {
+            signal = heard.next() => match signal {
+                Some(Ephemeral::Typing(typing)) => {
+                    team.hub.typing(typing);
+                    continue;
+                }
+                Some(Ephemeral::Presence(beat)) => roster.heard(beat, Instant::now()),
+                Some(Ephemeral::Left(left)) => roster.left(&left),
+                None => {
+                    tracing::error!("typing and presence stopped: the ephemeral bus ended");
+                    return;
+                }
+            },
+            _ = tick.tick() => {
+                roster.expire(Instant::now());
+                if last_report.elapsed() >= team.presence.beat_every {
+                    team.report().await;
+                    last_report = Instant::now();
+                }
+            }
+            () = team.changed.notified() => {
+                team.report().await;
+                last_report = Instant::now();
+            }
+        }
+        team.hub.set_presence(PresenceSnapshot {
+            admins: roster.admins(),
+            team_online: roster.team_online(),
+            usual_first_response: *lock(&team.usual_first_response),
+        });
+    }
+}
+
+async fn refresh_usual_first_response(team: Arc<Team>, support: Support) {
+    let mut every = tokio::time::interval(USUAL_RESPONSE_EVERY);
+    loop {
+        every.tick().await;
+        match support.usual_first_response().await {
+            Ok(usual) => *lock(&team.usual_first_response) = usual,
+            Err(error) => tracing::warn!(%error, "cannot read the usual first response time"),
+        }
+        // Presence is set again at the next tick.
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use support_core::UserId;
+
+    #[test]
+    fn a_large_report_is_split_into_parts_that_fit_a_signal() {
+        let node = NodeId::unique();
+        let admins: Vec<BeatEntry> = (0..1000)
+            .map(|n| BeatEntry {
+                admin: UserId::parse(format!("admin-{n:0>100}")).expect("test value"),
+                name: Some("N".repeat(64)),
+                away: false,
+                viewing: Some(ConversationId::new()),
+            })
+            .collect();
+        let parts = split(PresenceBeat {
+            node,
+            admins: admins.clone(),
+        });
+        assert!(parts.len() > 1);
+        for part in &parts {
+            assert!(Ephemeral::Presence(part.clone()).encode().len() <= MAX_SIGNAL_BYTES);
+        }
+        let rejoined: Vec<BeatEntry> = parts.into_iter().flat_map(|p| p.admins).collect();
+        assert_eq!(rejoined, admins);
+        assert!(
+            split(PresenceBeat {
+                node,
+                admins: Vec::new()
+            })
+            .is_empty()
+        );
+    }
+}
