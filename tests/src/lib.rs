@@ -318,6 +318,13 @@ impl Actor {
         stream
     }
 
+    /// Opens a fresh live stream that returns typing and presence too.
+    pub async fn signals(&self) -> EventStream {
+        let mut stream = self.events(None).await;
+        stream.signals = true;
+        stream
+    }
+
     /// Opens the live stream resuming with the `last_event_id` query
     /// parameter, as a new browser `EventSource` does.
     pub async fn events_from_query(&self, last_event_id: &str) -> EventStream {
@@ -345,6 +352,7 @@ impl Actor {
             body: Box::pin(response.bytes_stream()),
             buffer: String::new(),
             ready: None,
+            signals: false,
         })
     }
 
@@ -355,6 +363,7 @@ impl Actor {
             body: Box::pin(response.bytes_stream()),
             buffer: String::new(),
             ready: None,
+            signals: false,
         }
     }
 }
@@ -392,7 +401,13 @@ pub struct EventStream {
     buffer: String,
     /// The id of the `ready` event a fresh stream starts with.
     pub ready: Option<String>,
+    /// Whether `typing` and `presence` (signals, not in the log) are
+    /// returned; by default they are skipped.
+    pub signals: bool,
 }
+
+/// SSE event names of signals that are not in the event log.
+pub const SIGNAL_EVENTS: [&str; 2] = ["typing", "presence"];
 
 impl EventStream {
     /// The next event (comments skipped), or `None` after `wait` without one
@@ -462,6 +477,9 @@ impl EventStream {
             }
             if data.is_empty() {
                 continue; // a keep-alive comment
+            }
+            if !self.signals && SIGNAL_EVENTS.contains(&event.as_str()) {
+                continue;
             }
             let data = serde_json::from_str(&data).unwrap_or(Value::String(data));
             return Some(SseEvent { id, event, data });

@@ -407,3 +407,117 @@ async fn connect(url: &str) -> sqlx::PgConnection {
     use sqlx::Connection;
     sqlx::PgConnection::connect(url).await.expect("connect")
 }
+
+// ------------------------------------------------------ typing and presence
+
+/// Waits until `GET /presence` as `actor` satisfies `check`; the time it
+/// took.
+async fn presence_until(actor: &Actor, check: impl Fn(&Value) -> bool, what: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let presence = actor.get_ok("/presence").await;
+        if check(&presence) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{what}: presence is {presence}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn lists_admin(presence: &Value, admin: &str) -> bool {
+    presence["admins"]
+        .as_array()
+        .is_some_and(|admins| admins.iter().any(|a| a["user_id"] == admin))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_and_presence_cross_nodes_and_a_killed_nodes_admins_go_offline() {
+    let Some(db) = support_test_harness::postgres_schema_url().await else {
+        return;
+    };
+    let a = Node::spawn(&db);
+    let b = Node::spawn(&db);
+    let conversations: Vec<String> = futures::future::join_all((0..30).map(|n| {
+        let user = a.user(&format!("user-{n}"));
+        async move { user.send("Hello?").await.0 }
+    }))
+    .await;
+    let grace_on_a = a.admin("grace");
+    let mut grace_stream = grace_on_a.signals().await;
+    let mut user_stream = a.user("user-0").signals().await;
+
+    // Ada's only stream is on node b: node a sees her online.
+    let ada_stream = b.admin("ada").signals().await;
+    presence_until(&grace_on_a, |p| lists_admin(p, "ada"), "ada online on a").await;
+    let user_view = a.user("user-0").get_ok("/presence").await;
+    assert_eq!(user_view["team_online"], true, "{user_view}");
+
+    // Typing on b reaches a's subscribers (one per conversation: no
+    // throttle in the way).
+    let ada = b.admin("ada");
+    let mut latencies = Vec::new();
+    for conversation in &conversations {
+        let sent = Instant::now();
+        let response = ada
+            .request(
+                Method::POST,
+                &format!("/conversations/{conversation}/typing"),
+            )
+            .send()
+            .await
+            .expect("POST typing");
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        loop {
+            let event = grace_stream
+                .next(Duration::from_secs(5))
+                .await
+                .expect("typing reaches node a");
+            if event.event == "typing" && event.data["conversation_id"] == conversation.as_str() {
+                assert_eq!(event.data["user_id"], "ada");
+                break;
+            }
+        }
+        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+    }
+    let typed_to_user = loop {
+        let event = user_stream
+            .next(Duration::from_secs(5))
+            .await
+            .expect("the user's typing signal");
+        if event.event == "typing" {
+            break event;
+        }
+    };
+    assert_eq!(
+        typed_to_user.data["conversation_id"],
+        conversations[0].as_str()
+    );
+    assert_eq!(typed_to_user.data["user_id"], Value::Null);
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "typing across nodes (POST on b to event on a), {} signals: p50 {:.1} ms, p99 {:.1} ms",
+        latencies.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+
+    // Node b dies with ada's stream open: she is offline on a within the
+    // grace period.
+    let killed = Instant::now();
+    drop(b);
+    drop(ada_stream);
+    presence_until(&grace_on_a, |p| !lists_admin(p, "ada"), "ada offline on a").await;
+    let offline_after = killed.elapsed();
+    let grace = Duration::from_secs(u64::from(support_e2e::PRESENCE_GRACE_SECS));
+    println!("a killed node's admin went offline after {offline_after:?} (grace {grace:?})");
+    assert!(
+        offline_after <= grace + Duration::from_millis(250),
+        "offline after {offline_after:?}, grace {grace:?}"
+    );
+    // Grace is still online, through her own node.
+    let presence = grace_on_a.get_ok("/presence").await;
+    assert!(lists_admin(&presence, "grace"), "{presence}");
+}

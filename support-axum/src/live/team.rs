@@ -228,8 +228,11 @@ fn split(beat: PresenceBeat) -> Vec<PresenceBeat> {
 /// hub's presence current.
 pub(crate) async fn run(team: Arc<Team>, support: Support) {
     let mut heard = team.bus.subscribe();
-    let mut roster = TeamPresence::new(team.presence.grace);
-    let mut tick = tokio::time::interval(team.presence.beat_every.min(MAX_TICK));
+    let tick_every = team.presence.beat_every.min(MAX_TICK);
+    // Expired a tick early, so a process that died takes its admins
+    // offline within the grace period, not a tick after it.
+    let mut roster = TeamPresence::new(team.presence.grace.saturating_sub(tick_every));
+    let mut tick = tokio::time::interval(tick_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_report = Instant::now();
     let usual = tokio::spawn(refresh_usual_first_response(Arc::clone(&team), support));
