@@ -9,12 +9,15 @@
 //! - `fanout`: many live subscribers; time from a POST to its delivery at
 //!   every subscriber it concerns.
 //! - `idle`: memory per idle live connection.
+//! - `typing`: many users sending typing signals; server CPU beside the
+//!   same connections idle, and POST-to-admin latency.
 
 mod fanout;
 mod idle;
 mod sends;
 mod server;
 mod stats;
+mod typing;
 
 use clap::{Parser, Subcommand};
 
@@ -57,6 +60,21 @@ enum Scenario {
         #[arg(long, default_value_t = 20)]
         interval_ms: u64,
     },
+    /// Typing signals from many users with their chat open.
+    Typing {
+        /// Users, each with a conversation and a live stream.
+        #[arg(long, default_value_t = 1000)]
+        users: usize,
+        /// Admins with a live stream (they receive every signal).
+        #[arg(long, default_value_t = 5)]
+        admins: usize,
+        /// Each user sends a signal this often, in milliseconds.
+        #[arg(long, default_value_t = 3000)]
+        every_ms: u64,
+        /// Seconds to measure (and as long again for the idle baseline).
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+    },
     /// Memory per idle live connection.
     Idle {
         /// Idle connections to open.
@@ -84,6 +102,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             interval_ms,
         } => fanout::run(&server, subscribers, admins, posts, interval_ms).await,
         Scenario::Idle { connections } => idle::run(&server, connections).await,
+        Scenario::Typing {
+            users,
+            admins,
+            every_ms,
+            seconds,
+        } => typing::run(&server, users, admins, every_ms, seconds).await,
     };
     server.stop();
     outcome
