@@ -41,7 +41,7 @@ export class SupportClient {
     return new SupportClient(apiBase(el));
   }
 
-  async request(method, path, { query, body } = {}) {
+  async request(method, path, { query, body, keepalive = false } = {}) {
     const url = new URL(this.base + path, window.location.href);
     for (const [key, value] of Object.entries(query || {})) {
       if (value !== null && value !== undefined && value !== '') url.searchParams.set(key, value);
@@ -57,6 +57,7 @@ export class SupportClient {
         credentials: 'same-origin',
         mode: 'same-origin',
         cache: 'no-store',
+        keepalive,
       });
     } catch {
       throw new ApiError(0, 'network', 'Cannot reach the server.');
@@ -120,6 +121,32 @@ export class SupportClient {
   /** Reopens a conversation (admins). */
   reopen(id) {
     return this.request('POST', `/conversations/${encodeURIComponent(id)}/reopen`);
+  }
+
+  /** Tells the other side the caller is writing in conversation `id` (the server throttles). */
+  typing(id) {
+    return this.request('POST', `/conversations/${encodeURIComponent(id)}/typing`);
+  }
+
+  /**
+   * `GET /presence`: `{team_online, usual_first_response_seconds}`, and for
+   * admins `admins: [{user_id, name, status, viewing}]`.
+   */
+  presence() {
+    return this.request('GET', '/presence');
+  }
+
+  /**
+   * Which conversation this admin looks at (`null`: none); counts as
+   * activity. `keepalive`: survives the page being unloaded.
+   */
+  viewing(id, { keepalive = false } = {}) {
+    return this.request('PUT', '/presence', { body: { viewing: id || null }, keepalive });
+  }
+
+  /** `GET /me`: `{user_id, role, name}`. */
+  me() {
+    return this.request('GET', '/me');
   }
 
   /** Figures over `[from, to)` (admins). */

@@ -1,7 +1,9 @@
 // The state behind a chat: conversations, their messages by id (so a
 // message delivered twice, by the live stream and by a reload, shows once),
 // messages still being sent (by client id), and how far the viewer has
-// seen. No DOM here.
+// seen, and who is writing. No DOM here.
+
+import { nameList } from './format.js';
 
 function bySeq(a, b) {
   return a.seq - b.seq || (a.id < b.id ? -1 : 1);
@@ -241,4 +243,88 @@ export class ChatModel {
     }
     return items;
   }
+}
+
+// How long a typing signal lasts when it does not say.
+const TYPING_MS = 6000;
+
+/**
+ * Who is writing, from `typing` signals: an entry per person and
+ * conversation lasts `expires_in_ms` after that person's latest signal, or
+ * until their message arrives. `onExpire()` is called when entries end by
+ * themselves (a timer), so the view can redraw.
+ */
+export class TypingState {
+  constructor(onExpire) {
+    this.onExpire = onExpire;
+    /** key → {conversationId, role, userId, name, timer} */
+    this.entries = new Map();
+  }
+
+  /** A `typing` signal: `{conversation_id, role, user_id, name, expires_in_ms}`. */
+  add(signal) {
+    const key = `${signal.conversation_id} ${signal.role} ${signal.user_id || ''}`;
+    const known = this.entries.get(key);
+    if (known) clearTimeout(known.timer);
+    const entry = {
+      conversationId: signal.conversation_id, role: signal.role,
+      userId: signal.user_id || null, name: signal.name || null,
+    };
+    const ms = Number(signal.expires_in_ms);
+    entry.timer = setTimeout(() => {
+      if (this.entries.get(key) !== entry) return;
+      this.entries.delete(key);
+      this.onExpire();
+    }, Number.isFinite(ms) && ms >= 0 ? ms : TYPING_MS);
+    this.entries.set(key, entry);
+  }
+
+  /**
+   * A message arrived: its author has stopped writing. `anyAdmin`: every
+   * admin's entry in that conversation ends (the user's view, where admins
+   * type anonymously). True when an entry ended.
+   */
+  ended(message, { anyAdmin = false } = {}) {
+    const role = message.is_admin_message ? 'admin' : 'user';
+    let changed = false;
+    for (const [key, entry] of this.entries) {
+      if (entry.conversationId !== message.conversation_id || entry.role !== role) continue;
+      if (!(anyAdmin && role === 'admin') && entry.userId !== null && entry.userId !== message.user_id) continue;
+      clearTimeout(entry.timer);
+      this.entries.delete(key);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** The entries of the conversations `concerns(id)` accepts, oldest first. */
+  list(concerns) {
+    return [...this.entries.values()].filter((entry) => concerns(entry.conversationId));
+  }
+
+  clear() {
+    for (const entry of this.entries.values()) clearTimeout(entry.timer);
+    this.entries.clear();
+  }
+}
+
+/**
+ * What a chat says of `entries` (of `TypingState`): for a user "Support is
+ * typing…" (or the admins' names, when the host shares them); on the desk
+ * "Alice is typing…", "Bob is replying…", or both. '' for nobody.
+ */
+export function typingSentence(entries, { perspective, ownerName = '' }) {
+  if (entries.length === 0) return '';
+  const verb = (list, what) => `${list.length === 1 ? 'is' : 'are'} ${what}…`;
+  if (perspective === 'user') {
+    if (!entries.every((e) => e.name)) return 'Support is typing…';
+    return `${nameList(entries.map((e) => e.name))} from Support ${verb(entries, 'typing')}`;
+  }
+  const label = (e) => e.name || e.userId
+    || (e.role === 'user' ? ownerName || 'The user' : 'Someone from the team');
+  const phrase = (list, what) => (list.length ? `${nameList(list.map(label))} ${verb(list, what)}` : '');
+  return [
+    phrase(entries.filter((e) => e.role === 'user'), 'typing'),
+    phrase(entries.filter((e) => e.role === 'admin'), 'replying'),
+  ].filter(Boolean).join(' · ');
 }

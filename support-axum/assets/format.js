@@ -1,4 +1,4 @@
-// Dates, times and durations for people, in the browser's locale.
+// Dates, times, durations and names for people, in the browser's locale.
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const dayTime = new Intl.DateTimeFormat(undefined, {
@@ -54,4 +54,34 @@ export function duration(seconds) {
 /** "Mar 3" (for chart axes). */
 export function dayLabel(d) {
   return monthDay.format(d);
+}
+
+/** "under a minute", "about 5 minutes", "about 2 hours", "about 3 days". */
+export function replyTime(seconds) {
+  if (seconds < 60) return 'under a minute';
+  const unit = (n, word) => `about ${n} ${word}${n === 1 ? '' : 's'}`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return unit(minutes, 'minute');
+  const hours = Math.round(seconds / 3600);
+  if (hours < 24) return unit(hours, 'hour');
+  return unit(Math.round(seconds / 86400), 'day');
+}
+
+/** "Ada", "Ada and Bob", "Ada, Bob and Carol". */
+export function nameList(names) {
+  if (names.length <= 1) return names.join('');
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/**
+ * What a user is told of the team (`GET /presence`): "The team is online",
+ * else "Usually replies in about 5 minutes" when the server knows, else ''.
+ */
+export function presenceSentence(presence) {
+  if (presence.team_online) return 'The team is online';
+  const seconds = presence.usual_first_response_seconds;
+  if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0) {
+    return `Usually replies in ${replyTime(seconds)}`;
+  }
+  return '';
 }

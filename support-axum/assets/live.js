@@ -20,8 +20,14 @@
 // `reset` event (the gap was older than the server keeps) asks every feed
 // to reload (`onResync`): the feed holds events again until it hands the
 // reload's position.
+//
+// Signals (`typing`, `presence`) are not in the log: their id is the
+// stream's current position, so they are never replayed and carry no
+// position of their own. They go past the feeds (no dedup by id, no
+// cursor moved) to whoever listens with `onSignal(name, handler)`.
 
 const EVENT_NAMES = ['conversation.created', 'conversation.updated', 'message.created', 'message.seen'];
+const SIGNAL_NAMES = ['typing', 'presence'];
 // Events held for a feed that is loading, at most; older ones give way
 // (the load reads after them, unless it is itself older: then the stream
 // is reopened from its position).
@@ -148,6 +154,27 @@ class LiveConnection extends EventTarget {
     this.lastId = null;
     this.feeds = new Set();
     this.waiters = [];
+    /** Signal name → its handlers. */
+    this.signals = new Map(SIGNAL_NAMES.map((name) => [name, new Set()]));
+  }
+
+  /**
+   * Calls `handler(data)` for every `name` signal (`typing`, `presence`)
+   * from now on, whatever the feeds hold or skip. Opens the stream if no
+   * component will (after the page's components have taken their feeds).
+   * Returns a function that stops listening.
+   */
+  onSignal(name, handler) {
+    const handlers = this.signals.get(name);
+    if (!handlers) throw new Error(`no such signal: ${name}`);
+    handlers.add(handler);
+    if (!this.started) {
+      // A waiter like `position()`'s: the stream opens without a position
+      // only when no feed is loading (one that loads opens it from its own).
+      this.waiters.push(() => {});
+      setTimeout(() => this.whenIdle(), 0);
+    }
+    return () => handlers.delete(handler);
   }
 
   /**
@@ -303,6 +330,11 @@ class LiveConnection extends EventTarget {
         if (current()) this.deliver(name, e);
       });
     }
+    for (const name of SIGNAL_NAMES) {
+      source.addEventListener(name, (e) => {
+        if (current()) this.signal(name, e);
+      });
+    }
     // A stream opened without a position first names it: resume from it.
     source.addEventListener('ready', (e) => {
       if (!current()) return;
@@ -333,6 +365,17 @@ class LiveConnection extends EventTarget {
     }
     const event = { seq, detail: { name, data, id: e.lastEventId } };
     for (const feed of [...this.feeds]) feed.take(event);
+  }
+
+  /** A signal: to its handlers only; positions and feeds stay as they are. */
+  signal(name, e) {
+    let data;
+    try {
+      data = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    for (const handler of [...this.signals.get(name)]) handler(data);
   }
 
   scheduleRetry() {

@@ -17,16 +17,24 @@
 // actually sees (on screen, tab focused) is marked seen. With
 // `conversation`, it tells the page of every change to that conversation
 // with a `support-conversation` event (`detail`: the conversation).
+//
+// Under the last message it says who is writing (`typing` signals, until
+// they expire or that person's message arrives), and while the viewer
+// writes it tells the other side, at most every 2 s. The user's chat says
+// whether the team is online, or how soon it usually replies (`GET
+// /presence`, then `presence` signals).
 
 import { h, meta, reconcile } from './dom.js';
 import { SupportClient, newClientId } from './api.js';
 import { live } from './live.js';
-import { ChatModel } from './chat-model.js';
-import { fullTime, shortTime } from './format.js';
+import { ChatModel, TypingState, typingSentence } from './chat-model.js';
+import { fullTime, presenceSentence, shortTime } from './format.js';
 import './support-message.js';
 import './support-input.js';
 
 const PAGE = 50;
+// Typing signals sent at most this often (the server ignores more).
+const TYPING_EVERY_MS = 2000;
 
 export class SupportChat extends HTMLElement {
   static get observedAttributes() { return ['owner-name']; }
@@ -60,6 +68,17 @@ export class SupportChat extends HTMLElement {
     // Follows the stream from where the load leaves off.
     this.feed = connection.follow((event) => this.onLive(event), () => this.resync());
     this.unwatch = connection.watch((state) => this.showConnection(state));
+    this.typing = new TypingState(() => this.renderTyping());
+    this.typedAt = 0;
+    this.unsignal = [connection.onSignal('typing', (signal) => this.onTyping(signal))];
+    if (this.perspective === 'user' && !this.conversationId) {
+      this.presenceSignals = 0;
+      this.unsignal.push(connection.onSignal('presence', (presence) => {
+        this.presenceSignals += 1;
+        this.showPresence(presence);
+      }));
+      this.loadPresence();
+    }
     this.load();
   }
 
@@ -67,6 +86,8 @@ export class SupportChat extends HTMLElement {
     if (!this.model) return;
     this.feed.close();
     this.unwatch();
+    for (const stop of this.unsignal) stop();
+    this.typing.clear();
     this.observer.disconnect();
     window.removeEventListener('focus', this.onFocus);
     document.removeEventListener('visibilitychange', this.onFocus);
@@ -80,8 +101,14 @@ export class SupportChat extends HTMLElement {
     this.earlier.addEventListener('click', () => this.loadEarlier());
     this.state = h('div', { class: 'sp-chat-state', role: 'status' });
     this.log = h('div', { class: 'sp-log', role: 'log', 'aria-label': label, 'aria-live': 'polite' });
+    // Always there (a live region announces changes only once it exists), and
+    // always as tall, so that someone starting to write moves nothing.
+    this.typingText = h('span', { class: 'sp-typing-text' });
+    this.typingRow = h('div', { class: 'sp-typing', role: 'status', 'aria-live': 'polite' },
+      h('span', { class: 'sp-typing-dots', 'aria-hidden': 'true' }, h('span'), h('span'), h('span')),
+      this.typingText);
     this.scroller = h('div', { class: 'sp-scroll', tabindex: '0', role: 'region', 'aria-label': label },
-      h('div', { class: 'sp-scroll-inner' }, this.earlier, this.state, this.log));
+      h('div', { class: 'sp-scroll-inner' }, this.earlier, this.state, this.log, this.typingRow));
     this.jump = h('button', { type: 'button', class: 'sp-jump', hidden: true }, 'New messages ↓');
     this.jump.addEventListener('click', () => this.scrollToBottom(true));
     this.input = h('support-input', {
@@ -89,9 +116,13 @@ export class SupportChat extends HTMLElement {
       placeholder: this.conversationId ? 'Write a reply…' : 'Write a message…',
       'form-id': 'sp-compose',
     });
-    this.append(this.banner, this.scroller, this.jump, this.input);
+    this.presenceText = h('span', { class: 'sp-presence-text' });
+    this.presence = h('p', { class: 'sp-presence', role: 'status', hidden: true },
+      h('span', { class: 'sp-presence-dot', 'aria-hidden': 'true' }), this.presenceText);
+    this.append(this.presence, this.banner, this.scroller, this.jump, this.input);
 
     this.addEventListener('support-send', (e) => this.send(e.detail.content));
+    this.addEventListener('support-typing', () => this.composing());
     this.log.addEventListener('click', (e) => {
       const button = e.target.closest('button[data-action]');
       const item = button && button.closest('support-message');
@@ -247,6 +278,9 @@ export class SupportChat extends HTMLElement {
   }
 
   onLive({ name, data }) {
+    // Whoever wrote it has stopped writing (for a user: the team has).
+    if (name === 'message.created' && this.concerns(data.conversation_id)
+      && this.typing.ended(data, { anyAdmin: this.perspective === 'user' })) this.renderTyping();
     if (!this.ready) return;
     if (name === 'conversation.created' || name === 'conversation.updated') {
       if (!this.concerns(data.id)) return;
@@ -326,6 +360,9 @@ export class SupportChat extends HTMLElement {
           this.model.upsertMessage(sent.message);
           this.model.adoptNew(sent.conversation.id);
         }
+        // Sent: writing the next one is news at once (the server's throttle
+        // starts over too).
+        this.typedAt = 0;
       } catch (error) {
         send.state = 'failed';
         send.error = error;
@@ -334,6 +371,70 @@ export class SupportChat extends HTMLElement {
       this.render({ toBottom: true });
     }
     this.sending = false;
+  }
+
+  // Typing and presence
+
+  /** The viewer edits the message box: tells the other side, at most every 2 s. */
+  composing() {
+    const id = this.typingTarget();
+    const now = Date.now();
+    if (!id || now - this.typedAt < TYPING_EVERY_MS) return;
+    this.typedAt = now;
+    this.client.typing(id).catch(() => {
+      // Only a hint: the next keystrokes try again.
+    });
+  }
+
+  /**
+   * Where the viewer's next message goes: the conversation shown, or the
+   * user's open one (none when the next message starts a conversation).
+   */
+  typingTarget() {
+    if (this.conversationId) return this.conversationId;
+    if (!this.ready) return null;
+    const ordered = this.model.ordered();
+    const newest = ordered[ordered.length - 1];
+    return newest && newest.conv.status === 'open' ? newest.conv.id : null;
+  }
+
+  onTyping(signal) {
+    if (!signal || !signal.conversation_id || !this.concerns(signal.conversation_id)) return;
+    if (signal.user_id && signal.user_id === this.me) return;
+    // A user hears of the team only.
+    if (this.perspective === 'user' && signal.role !== 'admin') return;
+    this.typing.add(signal);
+    this.renderTyping();
+  }
+
+  renderTyping() {
+    const line = typingSentence(this.typing.list((id) => this.concerns(id)), {
+      perspective: this.perspective, ownerName: this.getAttribute('owner-name'),
+    });
+    if (line === this.typingText.textContent) return;
+    const stick = this.nearBottom();
+    this.typingText.textContent = line;
+    this.typingRow.classList.toggle('sp-typing--on', Boolean(line));
+    if (stick) this.scrollToBottom(false);
+  }
+
+  /** The team's presence, unless a `presence` signal came first (it is newer). */
+  async loadPresence() {
+    const before = this.presenceSignals;
+    try {
+      const presence = await this.client.presence();
+      if (this.presenceSignals === before) this.showPresence(presence);
+    } catch {
+      // The next `presence` signal tells.
+    }
+  }
+
+  showPresence(presence) {
+    if (!presence) return;
+    const text = presenceSentence(presence);
+    this.presenceText.textContent = text;
+    this.presence.dataset.state = presence.team_online ? 'online' : 'away';
+    this.presence.hidden = !text;
   }
 
   // Seen marks

@@ -1,5 +1,7 @@
 // <support-input>: the message box. Enter sends, Shift+Enter adds a line.
-// Emits `support-send` with `{content}`; it never sends by itself.
+// Emits `support-send` with `{content}`; it never sends by itself. Emits
+// `support-typing` on every edit that leaves text in the box (the chat
+// decides how often to tell the other side).
 
 import { h, uid } from './dom.js';
 
@@ -27,6 +29,10 @@ export class SupportInput extends HTMLElement {
     this.form.addEventListener('submit', (e) => {
       e.preventDefault();
       this.submit();
+    });
+    this.textarea.addEventListener('input', () => {
+      if (!this.textarea.value.trim()) return;
+      this.dispatchEvent(new CustomEvent('support-typing', { bubbles: true }));
     });
     this.textarea.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {

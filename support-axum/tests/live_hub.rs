@@ -138,8 +138,9 @@ async fn a_subscriber_that_lags_is_caught_up_from_the_log() {
     // The first send: conversation.created + message.created; each later
     // one: message.created + conversation.updated. The user channel holds
     // 256, so the subscriber lags and must be caught up from the log.
-    // Plus the `ready` frame a fresh stream starts with.
-    let expected = 2 * sends + 1;
+    // Plus the `ready` frame a fresh stream starts with, and the team's
+    // `presence`, sent once when it goes live.
+    let expected = 2 * sends + 2;
     let mut frames = 0;
     while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(500), stream.next()).await {
         frames += 1;
@@ -198,7 +199,7 @@ async fn a_fresh_stream_starts_exactly_at_its_position_whether_the_hub_leads_or_
         {
             frames += 1;
         }
-        // `ready`, then positions 5 and 6: once each.
-        assert_eq!(frames, 3, "hub at {hub_at}, stream from {start}");
+        // `ready`, then positions 5 and 6: once each; and `presence`.
+        assert_eq!(frames, 4, "hub at {hub_at}, stream from {start}");
     }
 }

@@ -165,9 +165,14 @@ impl Team {
     }
 
     /// Reports this process's admins on the bus (split to fit a signal),
-    /// and those whose grace period ended as left.
-    async fn report(&self) {
+    /// and those whose grace period ended as left: when that differs from
+    /// the `last` report, or when `due` anyway.
+    async fn report(&self, last: &mut Option<PresenceBeat>, due: bool) {
         let (beat, left) = lock(&self.node).report(Instant::now());
+        if !due && left.is_empty() && last.as_ref() == Some(&beat) {
+            return;
+        }
+        *last = Some(beat.clone());
         for signal in left
             .into_iter()
             .map(Ephemeral::Left)
@@ -235,6 +240,7 @@ pub(crate) async fn run(team: Arc<Team>, support: Support) {
     let mut tick = tokio::time::interval(tick_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_report = Instant::now();
+    let mut last_beat = None;
     let usual = tokio::spawn(refresh_usual_first_response(Arc::clone(&team), support));
     let _usual = AbortOnDrop(usual);
     loop {
@@ -253,15 +259,15 @@ pub(crate) async fn run(team: Arc<Team>, support: Support) {
             },
             _ = tick.tick() => {
                 roster.expire(Instant::now());
-                if last_report.elapsed() >= team.presence.beat_every {
-                    team.report().await;
+                // Every tick catches a grace period that ended or an admin
+                // gone idle; every `beat_every` refreshes the others.
+                let due = last_report.elapsed() >= team.presence.beat_every;
+                team.report(&mut last_beat, due).await;
+                if due {
                     last_report = Instant::now();
                 }
             }
-            () = team.changed.notified() => {
-                team.report().await;
-                last_report = Instant::now();
-            }
+            () = team.changed.notified() => team.report(&mut last_beat, false).await,
         }
         team.hub.set_presence(PresenceSnapshot {
             admins: roster.admins(),

@@ -74,7 +74,10 @@ pub(crate) async fn get_presence(
 }
 
 /// An admin says which conversation they have open (`null`: none), which
-/// also counts as activity. Other admins see it in `presence`.
+/// also counts as activity. Other admins see it in `presence`. It is kept
+/// per admin per server, and only while the admin has a live stream open
+/// on that server (send it again when a stream opens: its first
+/// `presence` event says it is live).
 #[utoipa::path(
     put,
     path = "/presence",

@@ -56,20 +56,24 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** A running example server. `demo`: no secret, so demo mode and its login page. */
+/**
+ * A running example server. `demo`: no secret, so demo mode and its login
+ * page. `env`: more of the server's settings (e.g. `SUPPORT_TYPING_EXPIRY_MS`).
+ */
 export class Server {
-  static async start(name, { demo = false } = {}) {
+  static async start(name, { demo = false, env = {} } = {}) {
     const dir = mkdtempSync(path.join(tmpdir(), 'support-browser-'));
-    const server = new Server(name, dir, await freePort(), demo);
+    const server = new Server(name, dir, await freePort(), demo, env);
     await server.launch();
     return server;
   }
 
-  constructor(name, dir, port, demo) {
+  constructor(name, dir, port, demo, env = {}) {
     this.name = name;
     this.dir = dir;
     this.port = port;
     this.demo = demo;
+    this.env = env;
     this.base = `http://127.0.0.1:${port}`;
     this.launches = 0;
     mkdirSync(OUTPUT, { recursive: true });
@@ -82,6 +86,7 @@ export class Server {
       SUPPORT_DATABASE_URL: `sqlite:${path.join(this.dir, 'support.db')}`,
       SUPPORT_BIND: `127.0.0.1:${this.port}`,
       RUST_LOG: 'info,sqlx=warn,tower_http=warn',
+      ...this.env,
     };
     delete env.SUPPORT_JWT_SECRET;
     if (!this.demo) env.SUPPORT_JWT_SECRET = SECRET;

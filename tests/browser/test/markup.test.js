@@ -1,5 +1,7 @@
 // Scenario 2: markup and script in messages show as the literal text they
-// are, on both pages, live and after a reload; nothing runs.
+// are, on both pages, live and after a reload; nothing runs. Names (the
+// host's, so anyone's) show as text too: in the typing line and the team
+// list.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -34,7 +36,7 @@ test('markup and script payloads show as literal text and never run', async (t) 
     await server.close();
   });
   const user = await openAs(browser, server, person('mallory', 'user', '<b>Mallory</b>'));
-  const admin = await openAs(browser, server, person('ada', 'admin', 'Ada'));
+  const admin = await openAs(browser, server, person('ada', 'admin', '<i>Ada</i><img src=x onerror=alert(8)>'));
 
   await user.page.goto(server.url('/support'));
   await admin.page.goto(server.url('/admin/support'));
@@ -55,6 +57,15 @@ test('markup and script payloads show as literal text and never run', async (t) 
   assert.equal(await row.locator('.sp-preview-text').textContent(), USER_TEXT);
   await row.locator('a').click();
   await eventually(async () => (await messageTexts(admin.page)).includes(USER_TEXT));
+
+  // The team list and the typing line show names as text.
+  await admin.page.locator('#sp-team .sp-team-name', { hasText: '<i>Ada</i>' }).waitFor();
+  assert.equal(await admin.page.locator('#sp-team .sp-team-name').textContent(), '<i>Ada</i><img src=x onerror=alert(8)>');
+  await box.fill('Still writing');
+  await admin.page.locator('support-chat .sp-typing', { hasText: 'is typing…' }).waitFor();
+  assert.equal((await admin.page.locator('support-chat .sp-typing').textContent()).trim(), '<b>Mallory</b> is typing…');
+  assert.equal(await admin.page.locator('#sp-team, .sp-typing, .sp-conv-viewers').locator('b, i, img').count(), 0);
+  await box.fill('');
 
   const reply = admin.page.getByRole('textbox', { name: 'Reply' });
   await reply.fill(ADMIN_TEXT);
