@@ -35,6 +35,9 @@ import './support-input.js';
 const PAGE = 50;
 // Typing signals sent at most this often (the server ignores more).
 const TYPING_EVERY_MS = 2000;
+// After the viewer's message, the server drops typing signals this long
+// (typed before the message, they would show the indicator again).
+const QUIET_AFTER_SEND_MS = 500;
 
 export class SupportChat extends HTMLElement {
   static get observedAttributes() { return ['owner-name']; }
@@ -360,9 +363,9 @@ export class SupportChat extends HTMLElement {
           this.model.upsertMessage(sent.message);
           this.model.adoptNew(sent.conversation.id);
         }
-        // Sent: writing the next one is news at once (the server's throttle
-        // starts over too).
-        this.typedAt = 0;
+        // Sent: writing the next one is news as soon as the server's quiet
+        // moment after a message is over (its throttle starts over too).
+        this.typedAt = Date.now() - TYPING_EVERY_MS + QUIET_AFTER_SEND_MS;
       } catch (error) {
         send.state = 'failed';
         send.error = error;

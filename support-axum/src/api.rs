@@ -232,13 +232,10 @@ impl SupportApiBuilder {
             .storage
             .ephemeral_bus()
             .unwrap_or_else(|| Arc::new(LocalBus::default()));
-        let team = Arc::new(Team::new(
-            bus,
-            live.clone(),
-            self.config.typing,
-            self.config.presence,
-        ));
-        let team_task = tokio::spawn(team::run(Arc::clone(&team), support.clone()));
+        let (team, outgoing) =
+            Team::new(bus, live.clone(), self.config.typing, self.config.presence)?;
+        let team = Arc::new(team);
+        let team_task = tokio::spawn(team::run(Arc::clone(&team), outgoing, support.clone()));
         let tail = LogTail::new(self.storage, from);
         let live_delivery = tokio::spawn(live::follow(tail, Arc::new(notifiers)));
         let (shutdown, _) = watch::channel(false);

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use crate::presence::{PresenceBeat, PresenceLeft};
+use crate::presence::{AdminActivity, PresenceBeat, PresenceLeft};
 use crate::storage::StorageResult;
 use crate::typing::Typing;
 
@@ -32,6 +32,8 @@ pub enum Ephemeral {
     Presence(PresenceBeat),
     /// An admin left a process.
     Left(PresenceLeft),
+    /// An admin did something somewhere.
+    Active(AdminActivity),
 }
 
 impl Ephemeral {
@@ -92,7 +94,14 @@ mod tests {
                     viewing: Some(ConversationId::new()),
                 }],
             }),
-            Ephemeral::Left(PresenceLeft { node, admin: ada }),
+            Ephemeral::Left(PresenceLeft {
+                node,
+                admin: ada.clone(),
+            }),
+            Ephemeral::Active(AdminActivity {
+                admin: ada,
+                viewing: Some(crate::presence::Viewing::Conversation(ConversationId::new())),
+            }),
         ] {
             assert_eq!(Ephemeral::decode(&signal.encode()), Some(signal));
         }

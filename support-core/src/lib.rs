@@ -78,7 +78,8 @@ pub use notification::{
 };
 pub use notify::{Notifier, Notifiers};
 pub use presence::{
-    AdminPresence, NodeId, NodePresence, PresenceConfig, PresenceStatus, TeamPresence,
+    AdminActivity, AdminPresence, NodeId, NodePresence, PresenceConfig, PresenceStatus,
+    TeamPresence, Viewing,
 };
 pub use principal::{Principal, Role};
 pub use seen::SeenMark;

@@ -89,6 +89,36 @@ pub struct PresenceLeft {
     pub admin: UserId,
 }
 
+/// An admin did something on some process (sent, or said what they look
+/// at): every process holding a stream of theirs counts it as activity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminActivity {
+    /// The admin.
+    pub admin: UserId,
+    /// What they now look at, when they said (`None`: keep it).
+    pub viewing: Option<Viewing>,
+}
+
+/// What an admin looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Viewing {
+    /// No conversation.
+    Nothing,
+    /// This conversation.
+    Conversation(ConversationId),
+}
+
+impl Viewing {
+    /// The conversation, if any.
+    pub fn conversation(self) -> Option<ConversationId> {
+        match self {
+            Self::Nothing => None,
+            Self::Conversation(id) => Some(id),
+        }
+    }
+}
+
 /// An admin's state, as the team sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -108,7 +138,8 @@ pub struct AdminPresence {
     pub name: Option<String>,
     /// Online or away.
     pub status: PresenceStatus,
-    /// Conversations they look at (one per open page, across processes).
+    /// Conversations they look at (the last one they named on each
+    /// process that holds a stream of theirs).
     pub viewing: Vec<ConversationId>,
 }
 
@@ -175,9 +206,12 @@ impl NodePresence {
         }
     }
 
-    /// One of `admin`'s live connections closed.
+    /// One of `admin`'s live connections closed. What they looked at is
+    /// forgotten (it may have been that page's); their other pages say it
+    /// again.
     pub fn disconnected(&mut self, admin: &UserId, now: Instant) {
         if let Some(entry) = self.admins.get_mut(admin) {
+            entry.viewing = None;
             entry.connections = entry.connections.saturating_sub(1);
             if entry.connections == 0 {
                 entry.closed_at = Some(now);

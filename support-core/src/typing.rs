@@ -19,6 +19,10 @@ use crate::principal::{Principal, Role};
 /// characters; longer names are cut (at a character boundary).
 pub const MAX_SIGNAL_NAME_CHARS: usize = 64;
 
+/// How long after someone's message their typing signals in that
+/// conversation are dropped (see [`TypingThrottle::sent`]).
+pub const QUIET_AFTER_SEND: Duration = Duration::from_millis(500);
+
 /// Someone is typing in a conversation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Typing {
@@ -144,10 +148,20 @@ impl TypingThrottle {
             .is_some_and(|last| now.saturating_duration_since(*last) < self.every)
     }
 
-    /// `who` sent a message in `conversation`: their next signal goes out
-    /// at once.
-    pub fn sent(&mut self, who: &UserId, conversation: ConversationId) {
-        self.last.remove(&(who.clone(), conversation));
+    /// `who` sent a message in `conversation` at `now`: signals in the
+    /// next [`QUIET_AFTER_SEND`] are dropped (they were typed before the
+    /// message, which ends the indicator, and would show it again), and the
+    /// next one after that goes out at once.
+    pub fn sent(&mut self, who: &UserId, conversation: ConversationId, now: Instant) {
+        let quiet = QUIET_AFTER_SEND.min(self.every);
+        match now.checked_sub(self.every - quiet) {
+            Some(as_if) => {
+                self.last.insert((who.clone(), conversation), as_if);
+            }
+            None => {
+                self.last.remove(&(who.clone(), conversation));
+            }
+        }
     }
 
     /// Typers remembered.
@@ -243,8 +257,12 @@ mod tests {
         assert!(!throttle.admit(&alice, c, t0 + Duration::from_millis(1999)));
         assert!(throttle.admitted_recently(&alice, c, t0 + Duration::from_millis(1999)));
         assert!(throttle.admit(&alice, c, t0 + Duration::from_secs(2)));
-        throttle.sent(&alice, c);
-        assert!(throttle.admit(&alice, c, t0 + Duration::from_millis(2001)));
+        // After a send: quiet briefly (what was typed before it is stale),
+        // then out at once.
+        let sent = t0 + Duration::from_millis(2100);
+        throttle.sent(&alice, c, sent);
+        assert!(!throttle.admit(&alice, c, sent + Duration::from_millis(499)));
+        assert!(throttle.admit(&alice, c, sent + QUIET_AFTER_SEND));
         assert!(throttle.admit(&alice, ConversationId::new(), t0));
     }
 

@@ -455,6 +455,26 @@ async fn typing_and_presence_cross_nodes_and_a_killed_nodes_admins_go_offline() 
     let user_view = a.user("user-0").get_ok("/presence").await;
     assert_eq!(user_view["team_online"], true, "{user_view}");
 
+    // What she views, said to the node that does not hold her stream,
+    // shows everywhere.
+    let response = a
+        .admin("ada")
+        .request(Method::PUT, "/presence")
+        .json(&json!({ "viewing": conversations[0] }))
+        .send()
+        .await
+        .expect("PUT presence");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let viewing_shown = |p: &Value| {
+        p["admins"].as_array().is_some_and(|admins| {
+            admins
+                .iter()
+                .any(|a| a["user_id"] == "ada" && a["viewing"] == json!([conversations[0]]))
+        })
+    };
+    presence_until(&grace_on_a, viewing_shown, "ada's view on a").await;
+    presence_until(&b.admin("grace"), viewing_shown, "ada's view on b").await;
+
     // Typing on b reaches a's subscribers (one per conversation: no
     // throttle in the way).
     let ada = b.admin("ada");
@@ -513,9 +533,15 @@ async fn typing_and_presence_cross_nodes_and_a_killed_nodes_admins_go_offline() 
     let offline_after = killed.elapsed();
     let grace = Duration::from_secs(u64::from(support_e2e::PRESENCE_GRACE_SECS));
     println!("a killed node's admin went offline after {offline_after:?} (grace {grace:?})");
+    // Within the grace period; and not before its last report (a third
+    // of the grace period before the kill at most) stopped counting.
     assert!(
         offline_after <= grace + Duration::from_millis(250),
         "offline after {offline_after:?}, grace {grace:?}"
+    );
+    assert!(
+        offline_after >= grace / 2,
+        "offline after {offline_after:?}: too early for a grace period of {grace:?}"
     );
     // Grace is still online, through her own node.
     let presence = grace_on_a.get_ok("/presence").await;

@@ -18,6 +18,8 @@ support_e2e::on_every_backend!(
     an_admin_is_present_while_a_stream_is_open_and_for_the_grace_period,
     admins_see_what_other_admins_view_and_users_never_see_who,
     the_usual_response_time_shows_once_enough_was_answered,
+    the_team_stays_online_while_an_admin_stays_connected,
+    a_resume_from_a_signals_id_skips_and_repeats_nothing,
 );
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -109,6 +111,8 @@ async fn typing_reaches_the_other_side_and_the_team_only(server: Server) {
         (Some("admin"), Some("ada"))
     );
 
+    // (Not within a moment of her message: see the next tests.)
+    tokio::time::sleep(support_core::typing::QUIET_AFTER_SEND).await;
     assert_eq!(typing(&alice, &conversation).await, StatusCode::NO_CONTENT);
     for stream in [&mut ada_stream, &mut grace_stream] {
         let seen = next_named(stream, "typing").await.data;
@@ -171,11 +175,16 @@ async fn a_send_lets_the_next_typing_signal_out_at_once(server: Server) {
     assert_eq!(drain_named(&mut alice_stream, "typing").await.len(), 1);
 
     ada.reply(&conversation, "Looking into it").await;
+    // A signal right after the message was typed before it: dropped, or
+    // it would show the indicator again after the message.
+    typing(&ada, &conversation).await;
+    assert!(drain_named(&mut alice_stream, "typing").await.is_empty());
+    tokio::time::sleep(support_core::typing::QUIET_AFTER_SEND).await;
     typing(&ada, &conversation).await;
     assert_eq!(
         drain_named(&mut alice_stream, "typing").await.len(),
         1,
-        "after a send, the person types anew"
+        "after a send, the person types anew (within the throttle interval)"
     );
 }
 
@@ -335,4 +344,66 @@ async fn the_usual_response_time_shows_once_enough_was_answered(server: Server) 
         .as_u64()
         .expect("seconds");
     assert!(seconds < 60, "{usual}");
+}
+
+async fn the_team_stays_online_while_an_admin_stays_connected(server: Server) {
+    let alice = server.user("alice");
+    let _ada = server.admin("ada").signals().await;
+    let mut alice_stream = alice.signals().await;
+    presence_until(&alice, |p| p["team_online"] == true, "ada online").await;
+    // Several grace periods of reports coming and going: never offline.
+    let watch = Duration::from_secs(u64::from(PRESENCE_GRACE_SECS) * 2);
+    let started = Instant::now();
+    while let Some(left) = watch.checked_sub(started.elapsed()) {
+        let Some(event) = alice_stream.next(left).await else {
+            break;
+        };
+        if event.event == "presence" {
+            assert_eq!(
+                event.data["team_online"],
+                true,
+                "flickered offline after {:?}",
+                started.elapsed()
+            );
+        }
+    }
+}
+
+async fn a_resume_from_a_signals_id_skips_and_repeats_nothing(server: Server) {
+    let alice = server.user("alice");
+    let (conversation, _) = alice.send("Hello?").await;
+    let ada = server.admin("ada");
+    let mut ada_stream = ada.signals().await;
+    // Events ada receives, and bob's she receives too, then a typing
+    // signal: its id is the position of the last event before it.
+    let (bobs, _) = server.user("bob").send("hi").await;
+    ada.reply(&bobs, "hello bob").await;
+    tokio::time::sleep(support_core::typing::QUIET_AFTER_SEND).await;
+    typing(&alice, &conversation).await;
+    let mut before_typing = Vec::new();
+    let signal = loop {
+        let event = ada_stream.next(WAIT).await.expect("an event");
+        if event.event == "typing" {
+            break event;
+        }
+        if event.event != "presence" {
+            before_typing.push(event);
+        }
+    };
+    let last_log_id = before_typing.last().and_then(|e| e.id.clone());
+    assert_eq!(
+        signal.id, last_log_id,
+        "a signal carries the position reached"
+    );
+    // Resume from the signal's id: what came after, once, and nothing
+    // from before.
+    let reply = ada.reply(&conversation, "after the signal").await;
+    let mut resumed = ada.events(signal.id.as_deref()).await;
+    let replayed = resumed.drain(QUIET).await;
+    let message_ids: Vec<&Value> = replayed
+        .iter()
+        .filter(|e| e.event == "message.created")
+        .map(|e| &e.data["id"])
+        .collect();
+    assert_eq!(message_ids, [&reply["id"]], "{replayed:?}");
 }

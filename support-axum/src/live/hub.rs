@@ -26,7 +26,7 @@ pub enum LiveSignal {
     /// Someone types.
     Typing(Typing),
     /// The team's presence changed.
-    Presence(Arc<PresenceSnapshot>),
+    Presence(Arc<Presence>),
 }
 
 /// The team's presence as this process knows it.
@@ -46,6 +46,34 @@ impl PresenceSnapshot {
     /// it answers. Who is online is for admins only.
     pub fn for_users(&self) -> (bool, Option<std::time::Duration>) {
         (self.team_online, self.usual_first_response)
+    }
+}
+
+/// The presence as set, numbered, with its event data serialized once for
+/// every stream (a body per admin stream would grow with admins squared).
+#[derive(Debug, Default)]
+pub struct Presence {
+    /// What it says.
+    pub snapshot: PresenceSnapshot,
+    /// Increases with every change.
+    pub version: u64,
+    /// The `presence` event's data for admins.
+    pub admin_data: String,
+    /// The `presence` event's data for users.
+    pub user_data: String,
+}
+
+impl Presence {
+    fn new(snapshot: PresenceSnapshot, version: u64) -> Self {
+        let data = |for_admin| {
+            serde_json::to_string(&wire::PresenceBody::of(&snapshot, for_admin)).unwrap_or_default()
+        };
+        Self {
+            admin_data: data(true),
+            user_data: data(false),
+            snapshot,
+            version,
+        }
     }
 }
 
@@ -105,7 +133,7 @@ pub struct Subscription {
 
 impl Subscription {
     /// The team's presence as last set (the default while the hub is gone).
-    pub fn presence(&self) -> Arc<PresenceSnapshot> {
+    pub fn presence(&self) -> Arc<Presence> {
         self.hub
             .upgrade()
             .map(|hub| Arc::clone(&lock(&hub.presence)))
@@ -126,7 +154,7 @@ struct HubInner {
     admins: broadcast::Sender<Arc<LiveEvent>>,
     admin_signals: broadcast::Sender<Arc<LiveSignal>>,
     users: Mutex<HashMap<UserId, UserChannel>>,
-    presence: Mutex<Arc<PresenceSnapshot>>,
+    presence: Mutex<Arc<Presence>>,
 }
 
 /// What one user's subscriptions receive.
@@ -146,7 +174,7 @@ impl LiveHub {
                 admins,
                 admin_signals: broadcast::Sender::new(SIGNAL_CAPACITY),
                 users: Mutex::new(HashMap::new()),
-                presence: Mutex::new(Arc::default()),
+                presence: Mutex::new(Arc::new(Presence::new(PresenceSnapshot::default(), 0))),
             }),
         }
     }
@@ -225,7 +253,7 @@ impl LiveHub {
     }
 
     /// The team's presence as last set.
-    pub fn presence(&self) -> Arc<PresenceSnapshot> {
+    pub fn presence(&self) -> Arc<Presence> {
         Arc::clone(&lock(&self.inner.presence))
     }
 
@@ -233,13 +261,13 @@ impl LiveHub {
     /// the users when what they may learn of it changed.
     pub fn set_presence(&self, snapshot: PresenceSnapshot) {
         let mut current = lock(&self.inner.presence);
-        if **current == snapshot {
+        if current.snapshot == snapshot {
             return;
         }
-        let users_learn = current.for_users() != snapshot.for_users();
-        let snapshot = Arc::new(snapshot);
-        *current = Arc::clone(&snapshot);
-        let signal = Arc::new(LiveSignal::Presence(snapshot));
+        let users_learn = current.snapshot.for_users() != snapshot.for_users();
+        let presence = Arc::new(Presence::new(snapshot, current.version + 1));
+        *current = Arc::clone(&presence);
+        let signal = Arc::new(LiveSignal::Presence(presence));
         if users_learn {
             for channel in lock(&self.inner.users).values() {
                 let _ = channel.signals.send(Arc::clone(&signal));

@@ -20,7 +20,7 @@ mod local_bus;
 mod stream;
 pub(crate) mod team;
 
-pub use hub::{LiveEvent, LiveHub, LiveSignal, PresenceSnapshot, Subscription, follow};
+pub use hub::{LiveEvent, LiveHub, LiveSignal, Presence, PresenceSnapshot, Subscription, follow};
 pub use local_bus::LocalBus;
 pub use stream::{SignalOptions, StreamStart, event_stream};
 pub use team::TypingConfig;

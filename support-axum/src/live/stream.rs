@@ -11,9 +11,9 @@ use futures::Stream;
 use support_core::{EventReplay, EventSeq, Principal, Support};
 use tokio::sync::{broadcast, watch};
 
-use super::hub::{LiveEvent, LiveSignal, Subscription};
+use super::hub::{LiveEvent, LiveSignal, Presence, Subscription};
 use super::team::Present;
-use crate::wire::{PresenceBody, ResetEventBody, TypingEventBody};
+use crate::wire::{ResetEventBody, TypingEventBody};
 
 struct Subscriber {
     support: Support,
@@ -28,12 +28,20 @@ struct Subscriber {
     shutdown: watch::Receiver<bool>,
     batch: u32,
     signals: SignalOptions,
-    /// The presence last sent; `None` until the stream first goes live.
-    presence_sent: Option<PresenceBody>,
+    /// The presence last sent: its version (admins) or what a user learns
+    /// of it; `None` until the stream first goes live.
+    presence_sent: Option<PresenceSent>,
     /// Signals were missed: send the current presence again.
     presence_stale: bool,
     /// An admin's stream keeps them present while it is open.
     _present: Option<Present>,
+}
+
+/// What a stream last told of presence.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum PresenceSent {
+    Version(u64),
+    ForUsers(bool, Option<std::time::Duration>),
 }
 
 /// How a stream passes on typing and presence.
@@ -164,29 +172,37 @@ impl Subscriber {
         match signal {
             LiveSignal::Typing(typing) => {
                 let view = typing.as_seen_by(&self.who, self.signals.admin_names_to_users)?;
-                Some(self.signal_event("typing", &TypingEventBody::from(view)))
+                let data = serde_json::to_string(&TypingEventBody::from(view)).unwrap_or_default();
+                Some(self.signal_event("typing", &data))
             }
             LiveSignal::Presence(snapshot) => self.presence_frame(snapshot),
         }
     }
 
-    fn presence_frame(&mut self, snapshot: &super::PresenceSnapshot) -> Option<sse::Event> {
-        let body = PresenceBody::of(snapshot, self.who.is_admin());
-        if self.presence_sent.as_ref() == Some(&body) {
+    fn presence_frame(&mut self, presence: &Presence) -> Option<sse::Event> {
+        let (sent, data) = if self.who.is_admin() {
+            (
+                PresenceSent::Version(presence.version),
+                &presence.admin_data,
+            )
+        } else {
+            let (online, usual) = presence.snapshot.for_users();
+            (PresenceSent::ForUsers(online, usual), &presence.user_data)
+        };
+        if self.presence_sent == Some(sent) {
             return None;
         }
-        let frame = self.signal_event("presence", &body);
-        self.presence_sent = Some(body);
-        Some(frame)
+        self.presence_sent = Some(sent);
+        Some(self.signal_event("presence", data))
     }
 
     /// A signal's frame: not in the log, so its id is the position the
     /// stream has reached, and a reconnect resumes exactly as before it.
-    fn signal_event(&self, name: &'static str, data: &impl serde::Serialize) -> sse::Event {
+    fn signal_event(&self, name: &'static str, data: &str) -> sse::Event {
         sse::Event::default()
             .id(self.position.0.to_string())
             .event(name)
-            .data(serde_json::to_string(data).unwrap_or_default())
+            .data(data)
     }
 
     /// Queues the next batch from the log. `false` when the log is

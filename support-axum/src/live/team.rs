@@ -11,6 +11,7 @@
 //!   and every [`PresenceConfig::beat_every`]. Every process folds the
 //!   reports into a [`TeamPresence`] and sets the hub's presence from it.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,16 +19,23 @@ use futures::StreamExt;
 use support_core::ephemeral::MAX_SIGNAL_BYTES;
 use support_core::presence::{BeatEntry, PresenceBeat};
 use support_core::{
-    ConversationId, Ephemeral, EphemeralBus, NodeId, NodePresence, PresenceConfig, Principal,
-    Support, SupportError, TeamPresence, TypingThrottle,
+    AdminActivity, ConversationId, Ephemeral, EphemeralBus, InvalidInput, NodeId, NodePresence,
+    PresenceConfig, Principal, Role, Support, SupportError, TeamPresence, TypingThrottle, UserId,
+    Viewing,
 };
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
-use super::hub::{LiveHub, PresenceSnapshot};
+use super::hub::{LiveHub, Presence, PresenceSnapshot};
 
 /// Typers a process throttles at once, at most (beyond, signals are
 /// dropped until older ones are forgotten).
 const THROTTLE_CAPACITY: usize = 100_000;
+
+/// Presence signals queued for the bus at most.
+const OUTGOING_CAPACITY: usize = 1024;
+
+/// How often one admin's sends are told to the other processes, at most.
+const TELL_ACTIVITY_EVERY: Duration = Duration::from_secs(10);
 
 /// How often the team's usual response time is read again.
 const USUAL_RESPONSE_EVERY: Duration = Duration::from_secs(600);
@@ -66,28 +74,43 @@ pub(crate) struct Team {
     throttle: Mutex<TypingThrottle>,
     /// This process's presence changed: report it now.
     changed: Notify,
+    /// Signals for the publisher task, so that no caller and not the
+    /// presence loop waits for the bus.
+    outgoing: mpsc::Sender<Ephemeral>,
+    /// When each admin's sends were last told to the other processes.
+    activity_told: Mutex<HashMap<UserId, Instant>>,
     usual_first_response: Mutex<Option<Duration>>,
     typing: TypingConfig,
     presence: PresenceConfig,
 }
 
+/// What [`Team::new`] leaves to start: the publisher's queue.
+pub(crate) struct Outgoing(mpsc::Receiver<Ephemeral>);
+
 impl Team {
+    /// Checks the timings and makes the team; [`run`] it with the
+    /// returned queue.
     pub(crate) fn new(
         bus: Arc<dyn EphemeralBus>,
         hub: LiveHub,
         typing: TypingConfig,
         presence: PresenceConfig,
-    ) -> Self {
-        Self {
+    ) -> Result<(Self, Outgoing), InvalidInput> {
+        check_timings(&typing, &presence)?;
+        let (outgoing, queue) = mpsc::channel(OUTGOING_CAPACITY);
+        let team = Self {
             bus,
             hub,
             node: Mutex::new(NodePresence::new(NodeId::unique(), presence)),
             throttle: Mutex::new(TypingThrottle::new(typing.every, THROTTLE_CAPACITY)),
             changed: Notify::new(),
+            outgoing,
+            activity_told: Mutex::new(HashMap::new()),
             usual_first_response: Mutex::new(None),
             typing,
             presence,
-        }
+        };
+        Ok((team, Outgoing(queue)))
     }
 
     pub(crate) fn typing_config(&self) -> &TypingConfig {
@@ -103,7 +126,6 @@ impl Team {
         name: Option<&str>,
         conversation: ConversationId,
     ) -> Result<(), SupportError> {
-        self.active(who);
         if lock(&self.throttle).admitted_recently(&who.id, conversation, Instant::now()) {
             // Admitted moments ago, so they may see it: nothing to check.
             return Ok(());
@@ -114,29 +136,77 @@ impl Team {
         if !lock(&self.throttle).admit(&who.id, conversation, Instant::now()) {
             return Ok(());
         }
+        // Every process that hears an admin type counts it as activity.
         self.bus.publish(&Ephemeral::Typing(signal)).await?;
         Ok(())
     }
 
     /// `who` sent a message in `conversation`: their typing there is over
-    /// (receivers end it on the message), and the next signal goes out at
-    /// once.
+    /// (receivers end it on the message; what they typed before it is
+    /// dropped for a moment), and it is activity.
     pub(crate) fn sent(&self, who: &Principal, conversation: ConversationId) {
-        lock(&self.throttle).sent(&who.id, conversation);
-        self.active(who);
+        let now = Instant::now();
+        lock(&self.throttle).sent(&who.id, conversation, now);
+        if !who.is_admin() {
+            return;
+        }
+        self.active_here(&who.id, now);
+        let mut told = lock(&self.activity_told);
+        if told
+            .get(&who.id)
+            .is_some_and(|at| now.saturating_duration_since(*at) < TELL_ACTIVITY_EVERY)
+        {
+            return;
+        }
+        if told.len() >= THROTTLE_CAPACITY {
+            told.clear();
+        }
+        told.insert(who.id.clone(), now);
+        drop(told);
+        self.send(Ephemeral::Active(AdminActivity {
+            admin: who.id.clone(),
+            viewing: None,
+        }));
     }
 
-    /// `who` did something: an away admin is online again.
-    pub(crate) fn active(&self, who: &Principal) {
-        if who.is_admin() && lock(&self.node).active(&who.id, Instant::now()) {
+    /// Admin `who` looks at `conversation` (or at none): told to every
+    /// process, since their stream may be held by another.
+    pub(crate) fn viewing(&self, who: &Principal, conversation: Option<ConversationId>) {
+        let viewing = conversation.map_or(Viewing::Nothing, Viewing::Conversation);
+        self.apply(&AdminActivity {
+            admin: who.id.clone(),
+            viewing: Some(viewing),
+        });
+        self.send(Ephemeral::Active(AdminActivity {
+            admin: who.id.clone(),
+            viewing: Some(viewing),
+        }));
+    }
+
+    fn active_here(&self, admin: &UserId, now: Instant) {
+        if lock(&self.node).active(admin, now) {
             self.changed.notify_one();
         }
     }
 
-    /// Admin `who` looks at `conversation` (or at none).
-    pub(crate) fn viewing(&self, who: &Principal, conversation: Option<ConversationId>) {
-        if lock(&self.node).viewing(&who.id, conversation, Instant::now()) {
+    /// Activity of an admin, from here or another process: counted where
+    /// they have a stream open.
+    fn apply(&self, activity: &AdminActivity) {
+        let now = Instant::now();
+        let changed = match activity.viewing {
+            Some(viewing) => lock(&self.node).viewing(&activity.admin, viewing.conversation(), now),
+            None => lock(&self.node).active(&activity.admin, now),
+        };
+        if changed {
             self.changed.notify_one();
+        }
+    }
+
+    /// Queues `signal` for the publisher; dropped (and logged) when the
+    /// queue is full: these signals are repeated or superseded.
+    fn send(&self, signal: Ephemeral) {
+        if self.outgoing.try_send(signal).is_err() {
+            tracing::debug!("presence signal dropped: the bus is behind");
         }
     }
 
@@ -160,14 +230,14 @@ impl Team {
     }
 
     /// The team's presence as this process knows it.
-    pub(crate) fn snapshot(&self) -> Arc<PresenceSnapshot> {
+    pub(crate) fn presence(&self) -> Arc<Presence> {
         self.hub.presence()
     }
 
-    /// Reports this process's admins on the bus (split to fit a signal),
-    /// and those whose grace period ended as left: when that differs from
-    /// the `last` report, or when `due` anyway.
-    async fn report(&self, last: &mut Option<PresenceBeat>, due: bool) {
+    /// Reports this process's admins (split to fit a signal), and those
+    /// whose grace period ended as left: when that differs from the
+    /// `last` report, or when `due` anyway.
+    fn report(&self, last: &mut Option<PresenceBeat>, due: bool) {
         let (beat, left) = lock(&self.node).report(Instant::now());
         if !due && left.is_empty() && last.as_ref() == Some(&beat) {
             return;
@@ -178,11 +248,36 @@ impl Team {
             .map(Ephemeral::Left)
             .chain(split(beat).into_iter().map(Ephemeral::Presence))
         {
-            if let Err(error) = self.bus.publish(&signal).await {
-                tracing::warn!(%error, "cannot report presence");
-            }
+            self.send(signal);
         }
     }
+}
+
+/// Refuses timings that cannot work: a report interval of zero, or one
+/// that leaves a report's lifetime under two intervals (presence would
+/// flicker).
+fn check_timings(typing: &TypingConfig, presence: &PresenceConfig) -> Result<(), InvalidInput> {
+    if typing.every.is_zero() || typing.expiry.is_zero() {
+        return Err(InvalidInput::new(
+            "typing",
+            "the throttle interval and the expiry must be above zero",
+        ));
+    }
+    let tick = tick_every(presence);
+    if presence.beat_every.is_zero()
+        || presence.grace.saturating_sub(tick) < presence.beat_every * 2
+    {
+        return Err(InvalidInput::new(
+            "presence",
+            "beat_every must be above zero and at most a third of grace",
+        ));
+    }
+    Ok(())
+}
+
+/// How often presence is checked for what expired or changed.
+fn tick_every(presence: &PresenceConfig) -> Duration {
+    (presence.grace / 10).min(MAX_TICK)
 }
 
 /// An admin's live stream, for presence: dropping it closes the
@@ -231,49 +326,68 @@ fn split(beat: PresenceBeat) -> Vec<PresenceBeat> {
 /// Runs typing and presence for this process until the bus ends: hears
 /// every process's signals, reports this one's presence, and keeps the
 /// hub's presence current.
-pub(crate) async fn run(team: Arc<Team>, support: Support) {
+pub(crate) async fn run(team: Arc<Team>, outgoing: Outgoing, support: Support) {
     let mut heard = team.bus.subscribe();
-    let tick_every = team.presence.beat_every.min(MAX_TICK);
+    let _publisher = AbortOnDrop(tokio::spawn(publish(Arc::clone(&team.bus), outgoing)));
+    let _usual = AbortOnDrop(tokio::spawn(refresh_usual_first_response(
+        Arc::clone(&team),
+        support,
+    )));
+    let tick = tick_every(&team.presence);
     // Expired a tick early, so a process that died takes its admins
-    // offline within the grace period, not a tick after it.
-    let mut roster = TeamPresence::new(team.presence.grace.saturating_sub(tick_every));
-    let mut tick = tokio::time::interval(tick_every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_report = Instant::now();
+    // offline within the grace period, not a tick after it; a report
+    // still lives for more than two report intervals.
+    let mut roster = TeamPresence::new(team.presence.grace.saturating_sub(tick));
+    let mut ticks = tokio::time::interval(tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut beats = tokio::time::interval(team.presence.beat_every);
+    beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_beat = None;
-    let usual = tokio::spawn(refresh_usual_first_response(Arc::clone(&team), support));
-    let _usual = AbortOnDrop(usual);
     loop {
         tokio::select! {
             signal = heard.next() => match signal {
                 Some(Ephemeral::Typing(typing)) => {
+                    if typing.role == Role::Admin {
+                        team.active_here(&typing.who, Instant::now());
+                    }
                     team.hub.typing(typing);
                     continue;
                 }
                 Some(Ephemeral::Presence(beat)) => roster.heard(beat, Instant::now()),
                 Some(Ephemeral::Left(left)) => roster.left(&left),
+                Some(Ephemeral::Active(activity)) => {
+                    team.apply(&activity);
+                    continue;
+                }
                 None => {
                     tracing::error!("typing and presence stopped: the ephemeral bus ended");
                     return;
                 }
             },
-            _ = tick.tick() => {
-                roster.expire(Instant::now());
-                // Every tick catches a grace period that ended or an admin
-                // gone idle; every `beat_every` refreshes the others.
-                let due = last_report.elapsed() >= team.presence.beat_every;
-                team.report(&mut last_beat, due).await;
-                if due {
-                    last_report = Instant::now();
-                }
+            _ = ticks.tick() => {
+                let now = Instant::now();
+                roster.expire(now);
+                lock(&team.throttle).forget_older_than(now);
+                // A grace period that ended, an admin gone idle.
+                team.report(&mut last_beat, false);
             }
-            () = team.changed.notified() => team.report(&mut last_beat, false).await,
+            _ = beats.tick() => team.report(&mut last_beat, true),
+            () = team.changed.notified() => team.report(&mut last_beat, false),
         }
         team.hub.set_presence(PresenceSnapshot {
             admins: roster.admins(),
             team_online: roster.team_online(),
             usual_first_response: *lock(&team.usual_first_response),
         });
+    }
+}
+
+/// Sends what the team queued, in order, for as long as the team runs.
+async fn publish(bus: Arc<dyn EphemeralBus>, Outgoing(mut queue): Outgoing) {
+    while let Some(signal) = queue.recv().await {
+        if let Err(error) = bus.publish(&signal).await {
+            tracing::warn!(%error, "cannot publish a presence signal");
+        }
     }
 }
 

@@ -68,7 +68,7 @@ pub(crate) async fn get_presence(
     Caller(caller): Caller,
 ) -> Json<PresenceBody> {
     Json(PresenceBody::of(
-        &api.team().snapshot(),
+        &api.team().presence().snapshot,
         caller.principal.is_admin(),
     ))
 }

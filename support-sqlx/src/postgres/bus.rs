@@ -19,7 +19,15 @@ pub(crate) const HEARD_CAPACITY: usize = 1024;
 /// above [`support_core::ephemeral::MAX_SIGNAL_BYTES`].
 const MAX_PAYLOAD_BYTES: usize = 7999;
 
-const PUBLISH: &str = concat!("SELECT pg_notify(", ephemeral_channel!(), ", $1)");
+/// One statement, its own transaction, committed without waiting for the
+/// WAL flush: a signal is not worth an fsync (and a commit that notifies
+/// holds PostgreSQL's notification lock until it is flushed, which every
+/// notifying commit on the database queues behind).
+const PUBLISH: &str = concat!(
+    "SELECT set_config('synchronous_commit', 'off', true), pg_notify(",
+    ephemeral_channel!(),
+    ", $1)"
+);
 
 /// The ephemeral bus of one [`PostgresStorage`].
 pub(crate) struct PostgresBus {
