@@ -137,8 +137,14 @@ async fn typing_reaches_the_other_side_and_the_team_only(server: Server) {
     );
 
     // Typing where one may not look is not found, and tells nobody.
-    let (bobs, _) = server.user("bob").send("mine").await;
+    let bob = server.user("bob");
+    let (bobs, _) = bob.send("mine").await;
     assert_eq!(typing(&alice, &bobs).await, StatusCode::NOT_FOUND);
+    // Also once the server remembers whose conversation it is.
+    tokio::time::sleep(support_core::typing::QUIET_AFTER_SEND).await;
+    assert_eq!(typing(&bob, &bobs).await, StatusCode::NO_CONTENT);
+    assert_eq!(typing(&alice, &bobs).await, StatusCode::NOT_FOUND);
+    let _ = next_named(&mut ada_stream, "typing").await;
     assert!(drain_named(&mut ada_stream, "typing").await.is_empty());
 }
 

@@ -79,6 +79,10 @@ pub(crate) struct Team {
     outgoing: mpsc::Sender<Ephemeral>,
     /// When each admin's sends were last told to the other processes.
     activity_told: Mutex<HashMap<UserId, Instant>>,
+    /// Conversations' users, remembered from typing signals (a
+    /// conversation never changes hands), so a repeated signal reads
+    /// nothing.
+    owners: Mutex<HashMap<ConversationId, UserId>>,
     usual_first_response: Mutex<Option<Duration>>,
     typing: TypingConfig,
     presence: PresenceConfig,
@@ -106,6 +110,7 @@ impl Team {
             changed: Notify::new(),
             outgoing,
             activity_told: Mutex::new(HashMap::new()),
+            owners: Mutex::new(HashMap::new()),
             usual_first_response: Mutex::new(None),
             typing,
             presence,
@@ -130,9 +135,17 @@ impl Team {
             // Admitted moments ago, so they may see it: nothing to check.
             return Ok(());
         }
+        let known_owner = lock(&self.owners).get(&conversation).cloned();
         let signal = support
-            .typing(who, conversation, name, self.typing.expiry)
+            .typing(who, conversation, name, self.typing.expiry, known_owner)
             .await?;
+        {
+            let mut owners = lock(&self.owners);
+            if owners.len() >= THROTTLE_CAPACITY {
+                owners.clear();
+            }
+            owners.insert(conversation, signal.conversation_owner.clone());
+        }
         if !lock(&self.throttle).admit(&who.id, conversation, Instant::now()) {
             return Ok(());
         }

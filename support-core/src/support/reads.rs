@@ -6,7 +6,7 @@ use crate::clock::now_micros;
 use crate::conversation::ConversationView;
 use crate::error::{InvalidInput, SupportError};
 use crate::events::EventReplay;
-use crate::ids::{ConversationId, EventSeq, MessageId};
+use crate::ids::{ConversationId, EventSeq, MessageId, UserId};
 use crate::inbox::{
     INBOX_DEFAULT_LIMIT, INBOX_MAX_LIMIT, InboxCursor, InboxQuery, InboxRequest, InboxRow, Page,
 };
@@ -231,19 +231,30 @@ impl Support {
 
     /// A typing signal from `who` in conversation `id`, under the name the
     /// identity gave (cleaned, see [`crate::typing::signal_name`]). Not
-    /// found unless `who` may see the conversation.
+    /// found unless `who` may see the conversation. `known_owner`: the
+    /// conversation's user, when the caller remembers it from an earlier
+    /// call (a conversation never changes hands), which saves the read.
     pub async fn typing(
         &self,
         who: &Principal,
         id: ConversationId,
         name: Option<&str>,
         expires_in: std::time::Duration,
+        known_owner: Option<UserId>,
     ) -> Result<Typing, SupportError> {
-        let row = self.storage.conversation(id, &who.id).await?;
-        let conversation = policy::visible(who, row.map(|row| row.conversation))?;
+        let owner = match known_owner {
+            Some(owner) => owner,
+            None => {
+                let row = self.storage.conversation(id, &who.id).await?;
+                policy::visible(who, row.map(|row| row.conversation))?.user_id
+            }
+        };
+        if !policy::may_receive_events_of(who, &owner) {
+            return Err(SupportError::not_found("conversation"));
+        }
         Ok(Typing {
-            conversation_id: conversation.id,
-            conversation_owner: conversation.user_id,
+            conversation_id: id,
+            conversation_owner: owner,
             who: who.id.clone(),
             role: who.role,
             name: signal_name(name),

@@ -105,7 +105,7 @@ pub(crate) async fn run(
     let sent_at: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
     let every = Duration::from_millis(every_ms);
     let post_client = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
+        .pool_max_idle_per_host(users)
         .build()?;
     let cpu_before = server.cpu_seconds();
     let started = Instant::now();
