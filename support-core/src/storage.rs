@@ -287,10 +287,13 @@ pub trait WriteTx: Send {
     /// Records a forward move of a seen cursor.
     async fn insert_seen_mark(&mut self, mark: &SeenMark) -> StorageResult<()>;
 
-    /// Appends `events` to the log and commits, atomically. Events get
-    /// strictly increasing positions in commit order, so a reader that saw
-    /// position N has seen every event before N.
-    async fn commit(self: Box<Self>, events: Vec<NewEvent>) -> StorageResult<Vec<Event>>;
+    /// Commits, with `events` for the log, atomically. Events get strictly
+    /// increasing positions, so a reader that saw position N has seen
+    /// every event before N, and a write's events keep their order (and
+    /// come after those of every earlier write to the same rows). When it
+    /// returns, they are in the log (PostgreSQL numbers them just after
+    /// commit and waits for that, see `support-sqlx`).
+    async fn commit(self: Box<Self>, events: Vec<NewEvent>) -> StorageResult<()>;
 
     /// Like [`Self::commit`], and in the same transaction applies the
     /// write's notification [`Outbox`]: first cancels the scheduled jobs it
@@ -301,5 +304,5 @@ pub trait WriteTx: Send {
         self: Box<Self>,
         events: Vec<NewEvent>,
         outbox: Outbox,
-    ) -> StorageResult<Vec<Event>>;
+    ) -> StorageResult<()>;
 }

@@ -172,15 +172,6 @@ pub(crate) const LAST_MESSAGE_MARKS: &str = concat!(
     "WHERE c.id IN ("
 );
 
-/// Head of the multi-row event append; the caller adds `VALUES ...`.
-macro_rules! insert_events {
-    () => {
-        "INSERT INTO support_events \
-         (conversation_id, conversation_owner, kind, payload, created_at) "
-    };
-}
-pub(crate) use insert_events;
-
 pub(crate) const EVENTS_AFTER: &str = "SELECT seq, conversation_owner, payload, created_at \
      FROM support_events WHERE seq > $1 ORDER BY seq ASC LIMIT $2";
 

@@ -2,6 +2,7 @@
 
 mod bus;
 mod listener;
+mod sequencer;
 mod write_tx;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use crate::error::backend;
 use crate::signal::Signals;
 use crate::sql;
 use listener::Listener;
+use sequencer::Sequencer;
 
 /// Key of the transaction-level advisory lock that orders event-log appends.
 const EVENT_LOG_LOCK: i64 = 0x5355_5050_4f52_5401;
@@ -24,8 +26,10 @@ const EVENT_LOG_LOCK: i64 = 0x5355_5050_4f52_5401;
 ///
 /// Write transactions run at READ COMMITTED and lock the conversation rows
 /// they read (`FOR UPDATE`); unique indexes stop concurrent duplicates, and
-/// the loser retries. Events are appended under an advisory lock held from
-/// just before commit, so log positions follow commit order.
+/// the loser retries. Events are queued with the commit, sharing no lock
+/// with other writers, and numbered into the log just after it by the
+/// process's sequencer, one pass at a time across processes (see
+/// `postgres::sequencer`); a commit returns once its events are numbered.
 ///
 /// Every process on the database hears every other's commits: a commit
 /// that appends events sends a `NOTIFY` in its own transaction, and the
@@ -40,14 +44,15 @@ pub struct PostgresStorage {
     listener: Arc<Listener>,
     /// Ephemeral signals heard by the listener.
     ephemeral: listener::Heard,
+    /// Numbers queued events into the log after commit.
+    sequencer: Arc<Sequencer>,
 }
 
 /// A write transaction on PostgreSQL.
 pub struct PostgresWriteTx {
     tx: Transaction<'static, Postgres>,
-    /// Told of this process's own commits at once (the notification
-    /// reaches the other processes).
-    signals: Arc<Signals>,
+    /// Its storage, told of the commit (signals, sequencer).
+    storage: PostgresStorage,
 }
 
 impl PostgresStorage {
@@ -58,6 +63,7 @@ impl PostgresStorage {
             signals: Arc::new(Signals::default()),
             listener: Arc::new(Listener::default()),
             ephemeral: tokio::sync::broadcast::Sender::new(bus::HEARD_CAPACITY),
+            sequencer: Arc::new(Sequencer::default()),
         }
     }
 
@@ -95,8 +101,13 @@ impl PostgresStorage {
         let tx = self.pool.begin().await.map_err(backend)?;
         Ok(PostgresWriteTx {
             tx,
-            signals: Arc::clone(&self.signals),
+            storage: self.clone(),
         })
+    }
+
+    /// Waits until what this process committed so far is in the log.
+    async fn sequenced(&self) {
+        self.sequencer.sequenced(&self.pool, &self.signals).await;
     }
 
     /// Wake-ups for log readers: this process's commits at once, every
@@ -107,9 +118,12 @@ impl PostgresStorage {
         wakeups
     }
 
+    /// Starts the listener, and the sequencer: a process that reads the
+    /// log also numbers what a process that died left queued.
     fn ensure_listening(&self) {
         self.listener
             .ensure_running(&self.pool, &self.signals, &self.ephemeral);
+        self.sequencer.ensure_running(&self.pool, &self.signals);
     }
 
     /// Typing and presence between every process on the database.
@@ -145,7 +159,9 @@ impl PostgresWriteTx {
     }
 }
 
-/// Serializes event appends until commit, so positions follow commit order.
+/// Serializes appends to the log until commit (sequencer passes, and
+/// writers of versions that appended directly), so positions follow the
+/// order of those commits.
 pub(crate) async fn lock_event_log(conn: &mut PgConnection) -> StorageResult<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(EVENT_LOG_LOCK)

@@ -1,10 +1,11 @@
 //! [`support_core::WriteTx`] on PostgreSQL: row locks (`FOR UPDATE`) for
-//! read-then-write, and the event-log lock held until commit.
+//! read-then-write; events queued with the commit and numbered just after
+//! it (`postgres::sequencer`).
 
 use async_trait::async_trait;
 use sqlx::Postgres;
 use support_core::{
-    ClientId, Closure, Conversation, ConversationId, Event, EventSeq, Message, MessageId, NewEvent,
+    ClientId, Closure, Conversation, ConversationId, EventSeq, Message, MessageId, NewEvent,
     Outbox, SeenMark, StorageResult, UserId, WriteTx,
 };
 use uuid::Uuid;
@@ -17,16 +18,13 @@ use crate::rows::{
 };
 use crate::{outbox, sql};
 
-/// The event append, in three parts around the `VALUES` rows and the
-/// notification's suffix: the rows are inserted, and one notification
-/// names the newest position.
-const APPEND_EVENTS_HEAD: &str = concat!("WITH appended AS (", sql::insert_events!());
-const APPEND_EVENTS_NOTIFY: &str = concat!(
-    " RETURNING seq), told AS (SELECT pg_notify(",
-    channel!(),
-    ", max(seq)::text || "
-);
-const APPEND_EVENTS_TAIL: &str = ") FROM appended) SELECT seq FROM appended, told";
+/// Head of the event queue insert; `VALUES ...` follow.
+const QUEUE_EVENTS: &str = "INSERT INTO support_event_queue \
+     (conversation_id, conversation_owner, kind, payload, created_at) ";
+
+/// Tells the other processes' workers of a job due at once (delivered only
+/// if this commits): the listener's payload for "no new position, jobs".
+const TELL_DUE_JOBS: &str = concat!("SELECT pg_notify(", channel!(), ", $1)");
 
 impl PostgresWriteTx {
     async fn fetch_conversation(
@@ -251,7 +249,7 @@ impl WriteTx for PostgresWriteTx {
         Ok(())
     }
 
-    async fn commit(self: Box<Self>, events: Vec<NewEvent>) -> StorageResult<Vec<Event>> {
+    async fn commit(self: Box<Self>, events: Vec<NewEvent>) -> StorageResult<()> {
         self.commit_with_outbox(events, Outbox::default()).await
     }
 
@@ -259,24 +257,27 @@ impl WriteTx for PostgresWriteTx {
         mut self: Box<Self>,
         events: Vec<NewEvent>,
         outbox: Outbox,
-    ) -> StorageResult<Vec<Event>> {
+    ) -> StorageResult<()> {
         if !outbox.is_empty() {
-            // Before the event-log lock, which is held until commit.
             self.apply_outbox(&outbox).await?;
         }
         let due_jobs = outbox.has_due_jobs();
-        let mut committed = Vec::with_capacity(events.len());
-        if !events.is_empty() {
-            super::lock_event_log(self.conn()).await?;
-            // One statement for all of them, which also notifies the other
-            // processes (delivered only if this commits). Positions are
-            // assigned in VALUES order, so the sorted positions map to the
-            // events in order.
-            let mut sql = sqlx::QueryBuilder::<Postgres>::new(APPEND_EVENTS_HEAD);
+        if due_jobs {
+            sqlx::query::<Postgres>(TELL_DUE_JOBS)
+                .bind(format!("0{}", listener::DUE_JOBS))
+                .execute(self.conn())
+                .await
+                .map_err(backend)?;
+        }
+        let queued = !events.is_empty();
+        if queued {
+            // One statement for all of them, in order: no lock shared with
+            // other writers, so commits share WAL flushes.
             let mut payloads = Vec::with_capacity(events.len());
             for event in &events {
                 payloads.push(payload_json(&event.payload)?);
             }
+            let mut sql = sqlx::QueryBuilder::<Postgres>::new(QUEUE_EVENTS);
             sql.push_values(events.iter().zip(payloads), |mut row, (event, payload)| {
                 row.push_bind(event.payload.conversation_id().as_uuid())
                     .push_bind(event.conversation_owner.as_str().to_owned())
@@ -284,29 +285,16 @@ impl WriteTx for PostgresWriteTx {
                     .push_bind(payload)
                     .push_bind(micros(event.at));
             });
-            sql.push(APPEND_EVENTS_NOTIFY)
-                .push_bind(if due_jobs { listener::DUE_JOBS } else { "" })
-                .push(APPEND_EVENTS_TAIL);
-            let mut seqs: Vec<i64> = sql
-                .build_query_scalar::<i64>()
-                .fetch_all(self.conn())
-                .await
-                .map_err(backend)?;
-            seqs.sort_unstable();
-            for (event, seq) in events.into_iter().zip(seqs) {
-                committed.push(Event {
-                    seq: EventSeq(seq),
-                    conversation_owner: event.conversation_owner,
-                    at: event.at,
-                    payload: event.payload,
-                });
-            }
+            sql.build().execute(self.conn()).await.map_err(backend)?;
         }
-        let signals = std::sync::Arc::clone(&self.signals);
+        let storage = self.storage.clone();
         self.finish().await?;
-        if let Some(last) = committed.last() {
-            signals.committed(last.seq, due_jobs);
+        if due_jobs {
+            storage.signals.committed(EventSeq(0), true);
         }
-        Ok(committed)
+        if queued {
+            storage.sequenced().await;
+        }
+        Ok(())
     }
 }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use rusqlite::Row;
 use support_core::{
-    ClientId, Closure, Conversation, ConversationId, Event, EventSeq, Message, MessageId, NewEvent,
+    ClientId, Closure, Conversation, ConversationId, EventSeq, Message, MessageId, NewEvent,
     Outbox, SeenMark, StorageError, StorageResult, UserId, WriteTx,
 };
 
@@ -262,7 +262,7 @@ impl WriteTx for SqliteWriteTx {
         Ok(())
     }
 
-    async fn commit(self: Box<Self>, events: Vec<NewEvent>) -> StorageResult<Vec<Event>> {
+    async fn commit(self: Box<Self>, events: Vec<NewEvent>) -> StorageResult<()> {
         self.commit_with_outbox(events, Outbox::default()).await
     }
 
@@ -270,27 +270,16 @@ impl WriteTx for SqliteWriteTx {
         self: Box<Self>,
         events: Vec<NewEvent>,
         outbox: Outbox,
-    ) -> StorageResult<Vec<Event>> {
+    ) -> StorageResult<()> {
         if !outbox.is_empty() {
             self.apply_outbox(&outbox)?;
         }
         let due_jobs = outbox.has_due_jobs();
         // One writer: positions are in commit order already.
-        let mut committed = Vec::with_capacity(events.len());
-        for event in events {
-            let seq = self.append_event(&event)?;
-            committed.push(Event {
-                seq: EventSeq(seq),
-                conversation_owner: event.conversation_owner,
-                at: event.at,
-                payload: event.payload,
-            });
+        let mut reached = None;
+        for event in &events {
+            reached = Some(EventSeq(self.append_event(event)?));
         }
-        let appended = Appended {
-            reached: committed.last().map(|event| event.seq),
-            due_jobs,
-        };
-        self.finish(appended).await?;
-        Ok(committed)
+        self.finish(Appended { reached, due_jobs }).await
     }
 }

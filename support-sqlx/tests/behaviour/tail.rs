@@ -344,3 +344,125 @@ async fn postgres_an_undecodable_event_is_skipped_not_fatal() {
     };
     an_undecodable_event_is_skipped_not_fatal(Arc::new(storage), insert).await;
 }
+
+// ------------------------------------------------ positions after commit
+
+/// Every event read from the start of the log.
+async fn whole_log(storage: &dyn Storage) -> Vec<Event> {
+    storage
+        .events_after(EventSeq(0), 100_000)
+        .await
+        .expect("log")
+        .events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_no_position_appears_behind_one_already_read_while_two_processes_write() {
+    let Some((a, b)) = two_postgres().await else {
+        return;
+    };
+    let b: Arc<dyn Storage> = Arc::new(b);
+    let writers: Vec<_> = [&a, &b]
+        .into_iter()
+        .flat_map(|storage| {
+            (0..4).map(move |w| {
+                let support = Support::new(Arc::clone(storage));
+                tokio::spawn(async move {
+                    let who = user(&format!("writer{w}-{:p}", Arc::as_ptr(support.storage())));
+                    for n in 0..25 {
+                        support
+                            .send(&who, message(&format!("m{n}"), None))
+                            .await
+                            .expect("send");
+                    }
+                })
+            })
+        })
+        .collect();
+    // A reader that saw position N never later finds a new N-1.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut reads = 0;
+    loop {
+        let done = writers.iter().all(|w| w.is_finished());
+        let log: Vec<i64> = whole_log(a.as_ref())
+            .await
+            .iter()
+            .map(|e| e.seq.0)
+            .collect();
+        if let Some(newest) = seen.last().copied() {
+            let late: Vec<i64> = log
+                .iter()
+                .copied()
+                .filter(|seq| *seq <= newest && !seen.contains(seq))
+                .collect();
+            assert!(
+                late.is_empty(),
+                "positions {late:?} appeared behind {newest}"
+            );
+        }
+        seen.extend(log);
+        reads += 1;
+        if done {
+            break;
+        }
+    }
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    let log = whole_log(a.as_ref()).await;
+    assert_once_in_order(&log);
+    // Two events per send (the first one creates the conversation).
+    assert_eq!(log.len(), 8 * 25 * 2, "every event once: {reads} reads");
+    // Each writer's messages are in the order it wrote them.
+    let mut last_of: std::collections::HashMap<String, i64> = Default::default();
+    for event in &log {
+        if let support_core::EventPayload::MessageCreated(m) = &event.payload {
+            let n: i64 = m.content.as_str()[1..].parse().expect("m<n>");
+            let previous = last_of.insert(m.user_id.to_string(), n);
+            assert_eq!(
+                previous.map_or(0, |p| p + 1),
+                n,
+                "{}'s messages in order",
+                m.user_id
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_events_a_process_left_queued_are_numbered_by_another() {
+    let Some((a, b)) = two_postgres().await else {
+        return;
+    };
+    Support::new(Arc::clone(&a))
+        .send(&user("alice"), message("first", None))
+        .await
+        .expect("send");
+    // What a process that died between its commit and its pass leaves:
+    // committed events, not yet numbered.
+    sqlx::query(
+        "INSERT INTO support_event_queue \
+         (conversation_id, conversation_owner, kind, payload, created_at) \
+         SELECT conversation_id, conversation_owner, kind, payload, created_at \
+         FROM support_events ORDER BY seq",
+    )
+    .execute(b.pool())
+    .await
+    .expect("queue");
+    let before = a.events_after(EventSeq(0), 0).await.expect("log").latest;
+    // A process that only reads numbers them (its periodic pass).
+    let pool = b.pool().clone();
+    let b: Arc<dyn Storage> = Arc::new(b);
+    let mut tail = LogTail::new(Arc::clone(&b), before);
+    let events = take(&mut tail, 2).await;
+    assert_eq!(
+        events.iter().map(|e| e.payload.name()).collect::<Vec<_>>(),
+        ["conversation.created", "message.created"]
+    );
+    assert!(events[0].seq > before);
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM support_event_queue")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(queued, 0, "the queue is drained");
+}

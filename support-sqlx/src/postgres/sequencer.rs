@@ -1,0 +1,228 @@
+//! Log positions assigned after commit.
+//!
+//! A write transaction inserts its events into `support_event_queue` and
+//! commits without any lock shared with other writers, so concurrent
+//! commits share PostgreSQL's WAL flushes instead of taking turns at an
+//! fsync each. The [`Sequencer`] of each process then moves what is queued
+//! into `support_events` in passes: each pass takes the event-log advisory
+//! lock (one pass at a time across every process), numbers the queued rows
+//! it sees after the last position in queue order, deletes them from the
+//! queue and commits, then tells this process's log readers and, by
+//! `NOTIFY`, every other process. Positions therefore follow the order in
+//! which passes commit: a reader that saw position N never later finds a
+//! new N-1. Two writes to one conversation keep their order, since the
+//! second waits for the first's row lock and so is queued after it.
+//!
+//! A writer waits, after its commit, for a pass that started after it
+//! ([`Sequencer::sequenced`]): when `commit` returns, its events are in the
+//! log, as on SQLite. Writers that commit while a pass runs share the next
+//! one. A pass also runs every [`CHECK_EVERY`], so rows a process queued
+//! just before it died are numbered by another.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::PgPool;
+use support_core::{EventSeq, StorageResult};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use super::listener::channel;
+use crate::error::backend;
+use crate::signal::Signals;
+
+/// Rows one pass moves at most (a longer queue takes several passes).
+const PASS_LIMIT: i64 = 10_000;
+
+/// How often a pass runs without being asked.
+const CHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// How long a writer waits for its events to be numbered before it returns
+/// anyway (they are committed; a later pass numbers them).
+const WAIT_LIMIT: Duration = Duration::from_secs(5);
+
+/// Longest wait before a failed pass is tried again.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Moves the queue into the log and returns the newest position appended
+/// (NULL when the queue was empty), keeping the log's identity sequence
+/// past it (a writer of an older version appends with it, under the same
+/// lock).
+const PASS: &str = "WITH moved AS ( \
+        DELETE FROM support_event_queue WHERE id IN \
+            (SELECT id FROM support_event_queue ORDER BY id LIMIT $1) \
+        RETURNING id, conversation_id, conversation_owner, kind, payload, created_at \
+    ), base AS ( \
+        SELECT GREATEST( \
+            COALESCE((SELECT MAX(seq) FROM support_events), 0), \
+            (SELECT CASE WHEN is_called THEN last_value ELSE 0 END \
+               FROM support_events_seq_seq)) AS seq \
+    ), appended AS ( \
+        INSERT INTO support_events \
+            (seq, conversation_id, conversation_owner, kind, payload, created_at) \
+        OVERRIDING SYSTEM VALUE \
+        SELECT base.seq + row_number() OVER (ORDER BY moved.id), moved.conversation_id, \
+               moved.conversation_owner, moved.kind, moved.payload, moved.created_at \
+        FROM moved, base \
+        RETURNING seq \
+    ) \
+    SELECT MAX(seq) AS reached, COUNT(*) AS moved, \
+        (SELECT setval('support_events_seq_seq', MAX(a.seq)) FROM appended a HAVING COUNT(*) > 0) AS kept \
+    FROM appended";
+
+const TELL: &str = concat!("SELECT pg_notify(", channel!(), ", $1)");
+
+/// Pass bookkeeping shared by writers and the pass task.
+#[derive(Debug, Default)]
+struct Passes {
+    /// The pass writers wait for (a pass numbered this or later covers
+    /// every commit made before it was asked for).
+    requested: u64,
+    /// The last pass started.
+    started: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    passes: Mutex<Passes>,
+    wake: Notify,
+    /// The last pass completed.
+    completed: watch::Sender<u64>,
+}
+
+/// The sequencer of one storage: a task that runs passes, started with the
+/// first write and ended with the storage.
+#[derive(Debug)]
+pub(crate) struct Sequencer {
+    shared: Arc<Shared>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Default for Sequencer {
+    fn default() -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                passes: Mutex::new(Passes::default()),
+                wake: Notify::new(),
+                completed: watch::Sender::new(0),
+            }),
+            task: Mutex::new(None),
+        }
+    }
+}
+
+impl Drop for Sequencer {
+    fn drop(&mut self) {
+        if let Some(task) = lock(&self.task).take() {
+            task.abort();
+        }
+    }
+}
+
+impl Sequencer {
+    /// Returns once a pass that started after this call completed, so
+    /// every event committed before it is in the log (or after
+    /// [`WAIT_LIMIT`], when passes keep failing: the events stay queued,
+    /// committed, until one succeeds).
+    pub(crate) async fn sequenced(&self, pool: &PgPool, signals: &Arc<Signals>) {
+        let ticket = {
+            let mut passes = lock(&self.shared.passes);
+            passes.requested = passes.started + 1;
+            passes.requested
+        };
+        self.ensure_running(pool, signals);
+        self.shared.wake.notify_one();
+        let mut completed = self.shared.completed.subscribe();
+        let waited = tokio::time::timeout(WAIT_LIMIT, completed.wait_for(|done| *done >= ticket));
+        if waited.await.is_err() {
+            tracing::warn!(
+                "events committed but not yet in the log after {WAIT_LIMIT:?}; they will be"
+            );
+        }
+    }
+
+    /// Starts the pass task unless it runs (and if a Tokio runtime is
+    /// there to run it).
+    pub(crate) fn ensure_running(&self, pool: &PgPool, signals: &Arc<Signals>) {
+        let mut task = lock(&self.task);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if task.is_none() {
+            *task = Some(runtime.spawn(run(
+                Arc::clone(&self.shared),
+                pool.clone(),
+                Arc::clone(signals),
+            )));
+        }
+    }
+}
+
+/// Runs passes when asked and every [`CHECK_EVERY`], for as long as the
+/// storage lives.
+async fn run(shared: Arc<Shared>, pool: PgPool, signals: Arc<Signals>) {
+    let mut backoff = Duration::from_millis(20);
+    loop {
+        let asked = {
+            let passes = lock(&shared.passes);
+            passes.requested > passes.started
+        };
+        if !asked {
+            let _ = tokio::time::timeout(CHECK_EVERY, shared.wake.notified()).await;
+        }
+        let pass = {
+            let mut passes = lock(&shared.passes);
+            passes.started += 1;
+            passes.started
+        };
+        loop {
+            match run_pass(&pool).await {
+                Ok((reached, full)) => {
+                    if let Some(reached) = reached {
+                        signals.committed(reached, false);
+                    }
+                    if full {
+                        // More is queued than one pass moves.
+                        lock(&shared.passes).requested = pass + 1;
+                    }
+                    backoff = Duration::from_millis(20);
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot move queued events into the log; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+        shared.completed.send_replace(pass);
+    }
+}
+
+/// One pass: the newest position appended, if any, and whether the pass
+/// was full (more may be queued).
+async fn run_pass(pool: &PgPool) -> StorageResult<(Option<EventSeq>, bool)> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    super::lock_event_log(&mut tx).await?;
+    let (reached, moved, _kept): (Option<i64>, i64, Option<i64>) = sqlx::query_as(PASS)
+        .bind(PASS_LIMIT)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+    if let Some(reached) = reached {
+        // Delivered to the other processes only if this commits.
+        sqlx::query(TELL)
+            .bind(reached.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
+    tx.commit().await.map_err(backend)?;
+    Ok((reached.map(EventSeq), moved >= PASS_LIMIT))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
