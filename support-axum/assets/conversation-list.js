@@ -37,7 +37,10 @@ export class ConversationList extends HTMLElement {
     this.generation = 0;
     this.refreshing = new Set();
     this.build();
-    this.flushRefresh = debounce(() => this.refreshQueued(), 150);
+    // Rows follow events 150 ms after a burst pauses (one refetch for a
+    // burst), and every 500 ms at most while events keep coming.
+    this.flushRefresh = debounce(() => this.refreshQueued(), 150, { maxWait: 500 });
+    this.refreshes = Promise.resolve();
     this.feed = live(this.client.base).follow((event) => this.onLive(event), () => this.load());
     this.clock = setInterval(() => this.render(true), 60000);
     this.load();
@@ -193,7 +196,17 @@ export class ConversationList extends HTMLElement {
     this.flushRefresh();
   }
 
-  async refreshQueued() {
+  /**
+   * Refetches the conversations events named. One refresh at a time, so an
+   * older read never lands after a newer one.
+   */
+  refreshQueued() {
+    this.refreshes = this.refreshes.then(() => this.refreshOnce());
+    return this.refreshes;
+  }
+
+  async refreshOnce() {
+    if (this.refreshing.size === 0) return;
     const ids = [...this.refreshing];
     this.refreshing.clear();
     const generation = this.generation;

@@ -54,14 +54,30 @@ export function uid(prefix) {
   return `${prefix}-${counter}`;
 }
 
-/** Runs `fn` at most once per `ms`, at the end of a burst. */
-export function debounce(fn, ms) {
+/**
+ * Runs `fn` (with the last call's arguments) once calls have paused for
+ * `ms`. With `maxWait`, calls that keep coming cannot put it off forever:
+ * it runs at the latest `maxWait` after the first call it has not run for.
+ */
+export function debounce(fn, ms, { maxWait = Infinity } = {}) {
   let timer = null;
-  const run = (...args) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => fn(...args), ms);
+  let first = 0;
+  let last = [];
+  const fire = () => {
+    timer = null;
+    fn(...last);
   };
-  run.cancel = () => clearTimeout(timer);
+  const run = (...args) => {
+    const now = performance.now();
+    if (timer === null) first = now;
+    else clearTimeout(timer);
+    last = args;
+    timer = setTimeout(fire, Math.max(0, Math.min(ms, first + maxWait - now)));
+  };
+  run.cancel = () => {
+    clearTimeout(timer);
+    timer = null;
+  };
   return run;
 }
 

@@ -27,8 +27,10 @@ export class SupportAnalytics extends HTMLElement {
     this.client = SupportClient.for(this);
     this.range = RANGES[1];
     this.build();
-    // Figures follow activity, at most every few seconds.
-    this.refresh = debounce(() => this.load(), 3000);
+    // Figures follow activity, at most every 3 s: 3 s after an event, and
+    // every 3 s while events keep coming.
+    this.refresh = debounce(() => this.load(), 3000, { maxWait: 3000 });
+    this.reads = 0;
     this.feed = live(this.client.base).follow(() => this.refresh(), () => this.load());
     this.load();
   }
@@ -87,16 +89,21 @@ export class SupportAnalytics extends HTMLElement {
       end.setDate(end.getDate() + 1);
       days.push({ start, end: end > now ? now : end });
     }
+    // Reads may overlap (a period picked during a refresh): the latest wins.
+    this.reads += 1;
+    const read = this.reads;
     try {
       const [figures, ...daily] = await Promise.all([
         this.client.analytics(from, now),
         ...days.map((d) => this.client.analytics(d.start, d.end)),
       ]);
+      if (read !== this.reads) return;
       this.status.textContent = '';
       this.renderTiles(figures);
       this.days = days.map((d, i) => ({ ...d, figures: daily[i] }));
       this.renderChart();
     } catch (error) {
+      if (read !== this.reads) return;
       this.status.textContent = error.status === 403
         ? 'Analytics are for the support team.'
         : `Cannot load analytics: ${error.detail || error.message}`;

@@ -22,7 +22,9 @@ export class SupportButton extends HTMLElement {
       h('span', null, this.label), this.badge);
     this.append(this.link);
     if (this.hasAttribute('no-badge')) return;
-    this.refresh = debounce(() => this.count(), 400);
+    // Recounted 400 ms after a burst of events pauses, every 2 s at most
+    // while they keep coming.
+    this.refresh = debounce(() => this.count(), 400, { maxWait: 2000 });
     this.feed = live(this.client.base).follow(() => this.refresh(), () => this.count());
     this.count();
   }
