@@ -201,8 +201,10 @@ export class ConversationList extends HTMLElement {
    * older read never lands after a newer one.
    */
   refreshQueued() {
-    this.refreshes = this.refreshes.then(() => this.refreshOnce());
-    return this.refreshes;
+    const run = this.refreshes.then(() => this.refreshOnce());
+    // A failed refresh is reported (as before) without stopping the next.
+    this.refreshes = run.catch(() => {});
+    return run;
   }
 
   async refreshOnce() {

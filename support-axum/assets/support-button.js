@@ -36,6 +36,9 @@ export class SupportButton extends HTMLElement {
   async count() {
     // A count while the feed holds (the first, or after a reset) hands its position.
     const handoff = this.feed.holding;
+    // Counts may overlap: only the latest shows.
+    this.counts = (this.counts || 0) + 1;
+    const turn = this.counts;
     let position = null;
     try {
       let n;
@@ -50,12 +53,14 @@ export class SupportButton extends HTMLElement {
         position = page.last_event_id;
         n = page.items.reduce((sum, c) => sum + c.unread_count, 0);
       }
-      this.badge.hidden = n === 0;
-      this.badge.textContent = `${n}${more ? '+' : ''}`;
-      const what = this.viewer === 'admin' ? 'awaiting reply' : 'unread';
-      this.link.setAttribute('aria-label', n ? `${this.label}, ${n}${more ? '+' : ''} ${what}` : this.label);
+      if (turn === this.counts) {
+        this.badge.hidden = n === 0;
+        this.badge.textContent = `${n}${more ? '+' : ''}`;
+        const what = this.viewer === 'admin' ? 'awaiting reply' : 'unread';
+        this.link.setAttribute('aria-label', n ? `${this.label}, ${n}${more ? '+' : ''} ${what}` : this.label);
+      }
     } catch {
-      this.badge.hidden = true;
+      if (turn === this.counts) this.badge.hidden = true;
     }
     if (handoff) this.feed.from(position);
   }

@@ -10,7 +10,7 @@
 //! events it cannot receive. A subscriber that falls behind is caught up
 //! from the log, never skipped.
 //!
-//! Typing and presence ([`team`]) are live too, but not in the log: they
+//! Typing and presence (`team.rs`) are live too, but not in the log: they
 //! travel on the storage's ephemeral bus (or a [`LocalBus`]) to every
 //! process, and the hub routes them like events; a stream sends them with
 //! the position it has reached as their id, so they are never replayed.
