@@ -1,10 +1,11 @@
 //! Commits of every process on the database, heard through
 //! `LISTEN`/`NOTIFY`.
 //!
-//! A write transaction that appends events sends a notification in the
-//! same transaction (`pg_notify`), so PostgreSQL delivers it only if and
-//! when it commits. Its payload is the newest position appended, followed
-//! by `;jobs` when the write enqueued a job due at once: never content.
+//! A sequencer pass that numbers events into the log sends a notification
+//! in its own transaction (`pg_notify`), so PostgreSQL delivers it only if
+//! and when it commits; its payload is the newest position appended. A
+//! write that enqueued a job due at once sends `0;jobs` after it committed.
+//! Never content.
 //! The channel is named after the schema, so deployments (and tests) that
 //! share a database in separate schemas do not wake each other.
 //!
@@ -78,7 +79,8 @@ impl Listener {
     /// and through the periodic check).
     pub(crate) fn ensure_running(&self, pool: &PgPool, signals: &Arc<Signals>, ephemeral: &Heard) {
         let mut task = self.task.lock().unwrap_or_else(|p| p.into_inner());
-        if task.is_some() {
+        // Again if it ended (its runtime shut down, or it panicked).
+        if task.as_ref().is_some_and(|task| !task.is_finished()) {
             return;
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {

@@ -31,8 +31,9 @@ const EVENT_LOG_LOCK: i64 = 0x5355_5050_4f52_5401;
 /// process's sequencer, one pass at a time across processes (see
 /// `postgres::sequencer`); a commit returns once its events are numbered.
 ///
-/// Every process on the database hears every other's commits: a commit
-/// that appends events sends a `NOTIFY` in its own transaction, and the
+/// Every process on the database hears every other's commits: the pass
+/// that numbers events into the log sends a `NOTIFY` in its own
+/// transaction, and the
 /// storage `LISTEN`s on one connection (taken from its pool for good) from
 /// its first subscriber on (see [`support_core::Storage::log_signal`]).
 /// Typing and presence cross processes the same way, on a channel of
@@ -159,9 +160,9 @@ impl PostgresWriteTx {
     }
 }
 
-/// Serializes appends to the log until commit (sequencer passes, and
-/// writers of versions that appended directly), so positions follow the
-/// order of those commits.
+/// Serializes appends to the log until commit (sequencer passes; writers
+/// of earlier versions appended directly under it), so positions follow
+/// the order of those commits.
 pub(crate) async fn lock_event_log(conn: &mut PgConnection) -> StorageResult<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(EVENT_LOG_LOCK)

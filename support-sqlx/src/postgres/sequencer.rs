@@ -15,7 +15,13 @@
 //!
 //! A writer waits, after its commit, for a pass that started after it
 //! ([`Sequencer::sequenced`]): when `commit` returns, its events are in the
-//! log, as on SQLite. Writers that commit while a pass runs share the next
+//! log, as on SQLite (unless passes keep failing for [`WAIT_LIMIT`]; then
+//! it returns with its events committed and still queued, and logs it).
+//!
+//! Upgrading from a version that appended directly: stop its processes
+//! before starting this one. Both can run against one database without
+//! losing or doubling anything, but an old writer's event may then be
+//! numbered before a new writer's earlier event of the same conversation. Writers that commit while a pass runs share the next
 //! one. A pass also runs every [`CHECK_EVERY`], so rows a process queued
 //! just before it died are numbered by another.
 
@@ -45,9 +51,9 @@ const WAIT_LIMIT: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Moves the queue into the log and returns the newest position appended
-/// (NULL when the queue was empty), keeping the log's identity sequence
-/// past it (a writer of an older version appends with it, under the same
-/// lock).
+/// (NULL when the queue was empty), the newest position in the log, and
+/// how many rows moved, keeping the log's identity sequence past what it
+/// appended (the previous version appends with it, under the same lock).
 const PASS: &str = "WITH moved AS ( \
         DELETE FROM support_event_queue WHERE id IN \
             (SELECT id FROM support_event_queue ORDER BY id LIMIT $1) \
@@ -55,8 +61,8 @@ const PASS: &str = "WITH moved AS ( \
     ), base AS ( \
         SELECT GREATEST( \
             COALESCE((SELECT MAX(seq) FROM support_events), 0), \
-            (SELECT CASE WHEN is_called THEN last_value ELSE 0 END \
-               FROM support_events_seq_seq)) AS seq \
+            COALESCE(pg_sequence_last_value( \
+                pg_get_serial_sequence('support_events', 'seq')::regclass), 0)) AS seq \
     ), appended AS ( \
         INSERT INTO support_events \
             (seq, conversation_id, conversation_owner, kind, payload, created_at) \
@@ -65,10 +71,17 @@ const PASS: &str = "WITH moved AS ( \
                moved.conversation_owner, moved.kind, moved.payload, moved.created_at \
         FROM moved, base \
         RETURNING seq \
+    ), kept AS ( \
+        SELECT setval(pg_get_serial_sequence('support_events', 'seq'), MAX(seq)) AS seq \
+        FROM appended HAVING COUNT(*) > 0 \
     ) \
-    SELECT MAX(seq) AS reached, COUNT(*) AS moved, \
-        (SELECT setval('support_events_seq_seq', MAX(a.seq)) FROM appended a HAVING COUNT(*) > 0) AS kept \
-    FROM appended";
+    SELECT (SELECT MAX(seq) FROM appended) AS appended, \
+        COALESCE((SELECT seq FROM kept), (SELECT NULLIF(seq, 0) FROM base)) AS newest, \
+        (SELECT COUNT(*) FROM appended) AS moved";
+
+/// Bounds a pass's waits (see [`run_pass`]).
+const BOUNDED: &str = "SELECT set_config('lock_timeout', '10s', true), \
+     set_config('idle_in_transaction_session_timeout', '10s', true)";
 
 const TELL: &str = concat!("SELECT pg_notify(", channel!(), ", $1)");
 
@@ -148,7 +161,8 @@ impl Sequencer {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        if task.is_none() {
+        // Again if it ended (its runtime shut down, or it panicked).
+        if task.as_ref().is_none_or(|task| task.is_finished()) {
             *task = Some(runtime.spawn(run(
                 Arc::clone(&self.shared),
                 pool.clone(),
@@ -175,18 +189,21 @@ async fn run(shared: Arc<Shared>, pool: PgPool, signals: Arc<Signals>) {
             passes.started += 1;
             passes.started
         };
+        // A full pass left rows queued that writers waiting for `pass` may
+        // own: pass again before telling them.
         loop {
             match run_pass(&pool).await {
-                Ok((reached, full)) => {
-                    if let Some(reached) = reached {
-                        signals.committed(reached, false);
-                    }
-                    if full {
-                        // More is queued than one pass moves.
-                        lock(&shared.passes).requested = pass + 1;
+                Ok(Pass { newest, full }) => {
+                    if let Some(newest) = newest {
+                        // Even when another process moved this one's rows:
+                        // its readers learn of them now, not from the
+                        // listener.
+                        signals.committed(newest, false);
                     }
                     backoff = Duration::from_millis(20);
-                    break;
+                    if !full {
+                        break;
+                    }
                 }
                 Err(error) => {
                     tracing::warn!(%error, "cannot move queued events into the log; retrying");
@@ -199,26 +216,42 @@ async fn run(shared: Arc<Shared>, pool: PgPool, signals: Arc<Signals>) {
     }
 }
 
-/// One pass: the newest position appended, if any, and whether the pass
-/// was full (more may be queued).
-async fn run_pass(pool: &PgPool) -> StorageResult<(Option<EventSeq>, bool)> {
+/// What a pass found.
+struct Pass {
+    /// The newest position in the log (appended by this pass or not).
+    newest: Option<EventSeq>,
+    /// It moved [`PASS_LIMIT`] rows: more may be queued.
+    full: bool,
+}
+
+/// One pass. Bounded: the lock is waited for at most [`LOCK_TIMEOUT`], and
+/// a holder that stalls inside its pass (a frozen process) loses its
+/// session, and so the lock, after as long.
+async fn run_pass(pool: &PgPool) -> StorageResult<Pass> {
     let mut tx = pool.begin().await.map_err(backend)?;
+    sqlx::query(BOUNDED)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
     super::lock_event_log(&mut tx).await?;
-    let (reached, moved, _kept): (Option<i64>, i64, Option<i64>) = sqlx::query_as(PASS)
+    let (appended, newest, moved): (Option<i64>, Option<i64>, i64) = sqlx::query_as(PASS)
         .bind(PASS_LIMIT)
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
-    if let Some(reached) = reached {
+    if let Some(appended) = appended {
         // Delivered to the other processes only if this commits.
         sqlx::query(TELL)
-            .bind(reached.to_string())
+            .bind(appended.to_string())
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
     }
     tx.commit().await.map_err(backend)?;
-    Ok((reached.map(EventSeq), moved >= PASS_LIMIT))
+    Ok(Pass {
+        newest: newest.map(EventSeq),
+        full: moved >= PASS_LIMIT,
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -22,9 +22,14 @@ use crate::{outbox, sql};
 const QUEUE_EVENTS: &str = "INSERT INTO support_event_queue \
      (conversation_id, conversation_owner, kind, payload, created_at) ";
 
-/// Tells the other processes' workers of a job due at once (delivered only
-/// if this commits): the listener's payload for "no new position, jobs".
-const TELL_DUE_JOBS: &str = concat!("SELECT pg_notify(", channel!(), ", $1)");
+/// Tells the other processes' workers of a job due at once, after the
+/// commit, without waiting for a WAL flush: the listener's payload for "no
+/// new position, jobs".
+const TELL_DUE_JOBS: &str = concat!(
+    "SELECT set_config('synchronous_commit', 'off', true), pg_notify(",
+    channel!(),
+    ", $1)"
+);
 
 impl PostgresWriteTx {
     async fn fetch_conversation(
@@ -262,13 +267,6 @@ impl WriteTx for PostgresWriteTx {
             self.apply_outbox(&outbox).await?;
         }
         let due_jobs = outbox.has_due_jobs();
-        if due_jobs {
-            sqlx::query::<Postgres>(TELL_DUE_JOBS)
-                .bind(format!("0{}", listener::DUE_JOBS))
-                .execute(self.conn())
-                .await
-                .map_err(backend)?;
-        }
         let queued = !events.is_empty();
         if queued {
             // One statement for all of them, in order: no lock shared with
@@ -291,6 +289,17 @@ impl WriteTx for PostgresWriteTx {
         self.finish().await?;
         if due_jobs {
             storage.signals.committed(EventSeq(0), true);
+            // After the commit, not in it: a notifying commit holds
+            // PostgreSQL's notification lock through its WAL flush, so
+            // commits would take turns again. The jobs are committed;
+            // a lost wake-up leaves them to the workers' poll.
+            if let Err(error) = sqlx::query::<Postgres>(TELL_DUE_JOBS)
+                .bind(format!("0{}", listener::DUE_JOBS))
+                .execute(&storage.pool)
+                .await
+            {
+                tracing::warn!(%error, "cannot wake the other processes' workers");
+            }
         }
         if queued {
             storage.sequenced().await;

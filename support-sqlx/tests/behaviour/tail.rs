@@ -438,18 +438,20 @@ async fn postgres_events_a_process_left_queued_are_numbered_by_another() {
         .send(&user("alice"), message("first", None))
         .await
         .expect("send");
+    // Before the rows are queued: a periodic pass may number them at once.
+    let before = a.events_after(EventSeq(0), 0).await.expect("log").latest;
     // What a process that died between its commit and its pass leaves:
     // committed events, not yet numbered.
     sqlx::query(
         "INSERT INTO support_event_queue \
          (conversation_id, conversation_owner, kind, payload, created_at) \
          SELECT conversation_id, conversation_owner, kind, payload, created_at \
-         FROM support_events ORDER BY seq",
+         FROM support_events WHERE seq <= $1 ORDER BY seq",
     )
+    .bind(before.0)
     .execute(b.pool())
     .await
     .expect("queue");
-    let before = a.events_after(EventSeq(0), 0).await.expect("log").latest;
     // A process that only reads numbers them (its periodic pass).
     let pool = b.pool().clone();
     let b: Arc<dyn Storage> = Arc::new(b);
@@ -465,4 +467,50 @@ async fn postgres_events_a_process_left_queued_are_numbered_by_another() {
         .await
         .expect("count");
     assert_eq!(queued, 0, "the queue is drained");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_send_behind_a_long_queue_is_in_the_log_when_it_returns() {
+    let Some((a, b)) = two_postgres().await else {
+        return;
+    };
+    let support = Support::new(Arc::clone(&a));
+    support
+        .send(&user("alice"), message("first", None))
+        .await
+        .expect("send");
+    // More queued than one pass moves (a backlog, e.g. after passes failed).
+    sqlx::query(
+        "INSERT INTO support_event_queue \
+         (conversation_id, conversation_owner, kind, payload, created_at) \
+         SELECT e.conversation_id, e.conversation_owner, e.kind, e.payload, e.created_at \
+         FROM support_events e, generate_series(1, 10050) \
+         WHERE e.kind = 'message.created'",
+    )
+    .execute(b.pool())
+    .await
+    .expect("queue");
+    support
+        .send(&user("alice"), message("behind the backlog", None))
+        .await
+        .expect("send");
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM support_event_queue")
+        .fetch_one(b.pool())
+        .await
+        .expect("count");
+    assert_eq!(
+        queued, 0,
+        "its commit returned before its events were numbered"
+    );
+    let latest = a.events_after(EventSeq(0), 0).await.expect("log").latest;
+    let last = a
+        .events_after(EventSeq(latest.0 - 2), 10)
+        .await
+        .expect("log")
+        .events;
+    assert!(
+        last.iter().any(|e| matches!(&e.payload,
+            support_core::EventPayload::MessageCreated(m) if m.content.as_str() == "behind the backlog")),
+        "the send's message is in the log"
+    );
 }
