@@ -73,6 +73,8 @@ export class SupportChat extends HTMLElement {
     this.unwatch = connection.watch((state) => this.showConnection(state));
     this.typing = new TypingState(() => this.renderTyping());
     this.typedAt = 0;
+    this.quietUntil = 0;
+    this.quietTimer = null;
     this.unsignal = [connection.onSignal('typing', (signal) => this.onTyping(signal))];
     if (this.perspective === 'user' && !this.conversationId) {
       this.presenceSignals = 0;
@@ -91,6 +93,8 @@ export class SupportChat extends HTMLElement {
     this.unwatch();
     for (const stop of this.unsignal) stop();
     this.typing.clear();
+    clearTimeout(this.quietTimer);
+    this.quietTimer = null;
     this.observer.disconnect();
     window.removeEventListener('focus', this.onFocus);
     document.removeEventListener('visibilitychange', this.onFocus);
@@ -365,7 +369,8 @@ export class SupportChat extends HTMLElement {
         }
         // Sent: writing the next one is news as soon as the server's quiet
         // moment after a message is over (its throttle starts over too).
-        this.typedAt = Date.now() - TYPING_EVERY_MS + QUIET_AFTER_SEND_MS;
+        this.typedAt = 0;
+        this.quietUntil = Date.now() + QUIET_AFTER_SEND_MS;
       } catch (error) {
         send.state = 'failed';
         send.error = error;
@@ -382,7 +387,18 @@ export class SupportChat extends HTMLElement {
   composing() {
     const id = this.typingTarget();
     const now = Date.now();
-    if (!id || now - this.typedAt < TYPING_EVERY_MS) return;
+    if (!id) return;
+    if (now < this.quietUntil) {
+      // Typed within the moment after a message: signalled once it is over.
+      if (!this.quietTimer) {
+        this.quietTimer = setTimeout(() => {
+          this.quietTimer = null;
+          this.composing();
+        }, this.quietUntil - now);
+      }
+      return;
+    }
+    if (now - this.typedAt < TYPING_EVERY_MS) return;
     this.typedAt = now;
     this.client.typing(id).catch(() => {
       // Only a hint: the next keystrokes try again.
