@@ -171,11 +171,6 @@ impl NodePresence {
         }
     }
 
-    /// This process.
-    pub fn node(&self) -> NodeId {
-        self.node
-    }
-
     /// Admins remembered (connected, or within their grace period).
     pub fn len(&self) -> usize {
         self.admins.len()

@@ -302,7 +302,9 @@ pub async fn follow(mut tail: LogTail, notifier: Arc<dyn Notifier>) {
     );
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// A mutex's guard, poisoned or not (no holder leaves its data half
+/// changed).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -25,7 +25,7 @@ use support_core::{
 };
 use tokio::sync::{Notify, mpsc};
 
-use super::hub::{LiveHub, Presence, PresenceSnapshot};
+use super::hub::{LiveHub, Presence, PresenceSnapshot, lock};
 
 /// Typers a process throttles at once, at most (beyond, signals are
 /// dropped until older ones are forgotten).
@@ -422,12 +422,6 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -19,7 +19,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use axum::Json;
-use support_core::Role;
 
 use crate::api::{Caller, SupportApi};
 use crate::auth::TOKEN_COOKIE;
@@ -121,11 +120,7 @@ impl Modify for SecuritySchemes {
 async fn me(Caller(caller): Caller) -> Json<MeBody> {
     Json(MeBody {
         user_id: caller.principal.id.to_string(),
-        role: match caller.principal.role {
-            Role::User => "user",
-            Role::Admin => "admin",
-        }
-        .to_owned(),
+        role: crate::wire::role_name(caller.principal.role).to_owned(),
         name: caller.profile.name,
     })
 }

@@ -540,5 +540,13 @@ pub struct JobsBody {
     pub items: Vec<JobBody>,
 }
 
+/// A role as the contract spells it.
+pub(crate) fn role_name(role: support_core::Role) -> &'static str {
+    match role {
+        support_core::Role::User => "user",
+        support_core::Role::Admin => "admin",
+    }
+}
+
 mod presence;
 pub use presence::{AdminPresenceBody, PresenceBody, TypingEventBody, ViewingBody};

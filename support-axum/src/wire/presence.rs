@@ -1,10 +1,11 @@
 //! Wire types of typing and presence.
 
 use serde::{Deserialize, Serialize};
-use support_core::{AdminPresence, PresenceStatus, Role, TypingView};
+use support_core::{AdminPresence, PresenceStatus, TypingView};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::role_name;
 use crate::live::PresenceSnapshot;
 
 /// `data` of the `typing` event: someone types in a conversation. Show it
@@ -103,11 +104,4 @@ impl From<&AdminPresence> for AdminPresenceBody {
 pub struct ViewingBody {
     /// The conversation the admin has open, or `null` for none.
     pub viewing: Option<Uuid>,
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::User => "user",
-        Role::Admin => "admin",
-    }
 }

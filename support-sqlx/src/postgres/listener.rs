@@ -19,15 +19,15 @@
 //! reconnects, and then asks every subscriber to check the log:
 //! notifications sent meanwhile were lost, the events were not.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgListener, PgNotification};
 use support_core::{Ephemeral, EventSeq};
 use tokio::sync::broadcast;
-use tokio::task::JoinHandle;
 
+use super::background::Background;
 use crate::signal::Signals;
 
 /// The channel of this schema, as SQL: a hash of the schema's name, so
@@ -70,7 +70,7 @@ const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 /// and ended with the storage.
 #[derive(Debug, Default)]
 pub(crate) struct Listener {
-    task: Mutex<Option<JoinHandle<()>>>,
+    task: Background,
 }
 
 impl Listener {
@@ -78,23 +78,8 @@ impl Listener {
     /// not start (subscribers then learn only of this process's commits,
     /// and through the periodic check).
     pub(crate) fn ensure_running(&self, pool: &PgPool, signals: &Arc<Signals>, ephemeral: &Heard) {
-        let mut task = self.task.lock().unwrap_or_else(|p| p.into_inner());
-        // Again if it ended (its runtime shut down, or it panicked).
-        if task.as_ref().is_some_and(|task| !task.is_finished()) {
-            return;
-        }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            *task =
-                Some(runtime.spawn(listen(pool.clone(), Arc::clone(signals), ephemeral.clone())));
-        }
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.get_mut().unwrap_or_else(|p| p.into_inner()) {
-            task.abort();
-        }
+        self.task
+            .ensure_running(|| listen(pool.clone(), Arc::clone(signals), ephemeral.clone()));
     }
 }
 

@@ -1,5 +1,6 @@
 //! PostgreSQL: for hosts that run several nodes on one database.
 
+mod background;
 mod bus;
 mod listener;
 mod sequencer;

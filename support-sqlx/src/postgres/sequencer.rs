@@ -31,8 +31,8 @@ use std::time::Duration;
 use sqlx::PgPool;
 use support_core::{EventSeq, StorageResult};
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
 
+use super::background::{Background, lock};
 use super::listener::channel;
 use crate::error::backend;
 use crate::signal::Signals;
@@ -108,7 +108,7 @@ struct Shared {
 #[derive(Debug)]
 pub(crate) struct Sequencer {
     shared: Arc<Shared>,
-    task: Mutex<Option<JoinHandle<()>>>,
+    task: Background,
 }
 
 impl Default for Sequencer {
@@ -119,15 +119,7 @@ impl Default for Sequencer {
                 wake: Notify::new(),
                 completed: watch::Sender::new(0),
             }),
-            task: Mutex::new(None),
-        }
-    }
-}
-
-impl Drop for Sequencer {
-    fn drop(&mut self) {
-        if let Some(task) = lock(&self.task).take() {
-            task.abort();
+            task: Background::default(),
         }
     }
 }
@@ -157,18 +149,8 @@ impl Sequencer {
     /// Starts the pass task unless it runs (and if a Tokio runtime is
     /// there to run it).
     pub(crate) fn ensure_running(&self, pool: &PgPool, signals: &Arc<Signals>) {
-        let mut task = lock(&self.task);
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        // Again if it ended (its runtime shut down, or it panicked).
-        if task.as_ref().is_none_or(|task| task.is_finished()) {
-            *task = Some(runtime.spawn(run(
-                Arc::clone(&self.shared),
-                pool.clone(),
-                Arc::clone(signals),
-            )));
-        }
+        self.task
+            .ensure_running(|| run(Arc::clone(&self.shared), pool.clone(), Arc::clone(signals)));
     }
 }
 
@@ -252,10 +234,4 @@ async fn run_pass(pool: &PgPool) -> StorageResult<Pass> {
         newest: newest.map(EventSeq),
         full: moved >= PASS_LIMIT,
     })
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

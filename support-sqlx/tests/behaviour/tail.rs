@@ -34,6 +34,30 @@ async fn take(tail: &mut LogTail, count: usize) -> Vec<Event> {
     events
 }
 
+/// `writers` tasks, each a user (`<prefix><n>`) sending `sends` messages
+/// `m0`, `m1`, ... one after the other.
+fn spawn_writers(
+    support: &Support,
+    prefix: &str,
+    writers: usize,
+    sends: usize,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..writers)
+        .map(|w| {
+            let support = support.clone();
+            let who = user(&format!("{prefix}{w}"));
+            tokio::spawn(async move {
+                for n in 0..sends {
+                    support
+                        .send(&who, message(&format!("m{n}"), None))
+                        .await
+                        .expect("send");
+                }
+            })
+        })
+        .collect()
+}
+
 fn assert_once_in_order(events: &[Event]) {
     assert!(
         events.windows(2).all(|w| w[0].seq < w[1].seq),
@@ -45,20 +69,7 @@ fn assert_once_in_order(events: &[Event]) {
 async fn a_tail_returns_every_commit_once_in_log_order(desk: Desk) {
     let storage = Arc::clone(desk.support.storage());
     let mut tail = LogTail::new(Arc::clone(&storage), EventSeq(0));
-    let writers: Vec<_> = (0..4)
-        .map(|w| {
-            let support = desk.support.clone();
-            tokio::spawn(async move {
-                let who = user(&format!("writer{w}"));
-                for n in 0..25 {
-                    support
-                        .send(&who, message(&format!("m{n}"), None))
-                        .await
-                        .expect("send");
-                }
-            })
-        })
-        .collect();
+    let writers = spawn_writers(&desk.support, "writer", 4, 25);
     for writer in writers {
         writer.await.expect("writer");
     }
@@ -362,23 +373,13 @@ async fn postgres_no_position_appears_behind_one_already_read_while_two_processe
         return;
     };
     let b: Arc<dyn Storage> = Arc::new(b);
-    let writers: Vec<_> = [&a, &b]
-        .into_iter()
-        .flat_map(|storage| {
-            (0..4).map(move |w| {
-                let support = Support::new(Arc::clone(storage));
-                tokio::spawn(async move {
-                    let who = user(&format!("writer{w}-{:p}", Arc::as_ptr(support.storage())));
-                    for n in 0..25 {
-                        support
-                            .send(&who, message(&format!("m{n}"), None))
-                            .await
-                            .expect("send");
-                    }
-                })
-            })
-        })
-        .collect();
+    let mut writers = spawn_writers(&Support::new(Arc::clone(&a)), "a-writer", 4, 25);
+    writers.extend(spawn_writers(
+        &Support::new(Arc::clone(&b)),
+        "b-writer",
+        4,
+        25,
+    ));
     // A reader that saw position N never later finds a new N-1.
     let mut seen = std::collections::BTreeSet::new();
     let mut reads = 0;

@@ -8,20 +8,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::server::Server;
-use crate::stats::{ms, summarize};
-
-/// Finds `load-<n>` markers in a chunk of the event stream.
-fn markers(chunk: &str) -> impl Iterator<Item = usize> + '_ {
-    chunk
-        .match_indices("\"content\":\"load-")
-        .filter_map(move |(at, m)| {
-            let digits: String = chunk[at + m.len()..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().ok()
-        })
-}
+use crate::stats::{ms, numbers_after, summarize};
 
 pub(crate) async fn run(
     server: &Server,
@@ -67,7 +54,7 @@ pub(crate) async fn run(
             while let Some(Ok(chunk)) = body.next().await {
                 let now = Instant::now();
                 let text = String::from_utf8_lossy(&chunk);
-                for post in markers(&text) {
+                for post in numbers_after(&text, "\"content\":\"load-") {
                     let _ = arrivals.send((post, s, now));
                 }
             }

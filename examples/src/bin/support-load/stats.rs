@@ -1,4 +1,4 @@
-//! Percentiles of latency samples.
+//! Percentiles of latency samples, and numbers read off event streams.
 
 use std::time::Duration;
 
@@ -30,4 +30,19 @@ pub(crate) fn summarize(mut samples: Vec<Duration>) -> Summary {
 
 pub(crate) fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The numbers that follow each `marker` in a chunk of an event stream
+/// (`"content":"load-` gives the post numbers of a fan-out run).
+pub(crate) fn numbers_after<'a>(
+    chunk: &'a str,
+    marker: &'a str,
+) -> impl Iterator<Item = usize> + 'a {
+    chunk.match_indices(marker).filter_map(move |(at, m)| {
+        let digits: String = chunk[at + m.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    })
 }

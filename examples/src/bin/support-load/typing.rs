@@ -11,20 +11,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::server::Server;
-use crate::stats::{ms, summarize};
-
-/// The `user_id` of each typing event in a chunk of an admin's stream.
-fn typers(chunk: &str) -> impl Iterator<Item = usize> + '_ {
-    chunk
-        .match_indices("\"user_id\":\"typer-")
-        .filter_map(move |(at, m)| {
-            let digits: String = chunk[at + m.len()..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().ok()
-        })
-}
+use crate::stats::{ms, numbers_after, summarize};
 
 pub(crate) async fn run(
     server: &Server,
@@ -84,7 +71,9 @@ pub(crate) async fn run(
             while let Some(Ok(chunk)) = body.next().await {
                 let now = Instant::now();
                 if a == 0 {
-                    for typer in typers(&String::from_utf8_lossy(&chunk)) {
+                    for typer in
+                        numbers_after(&String::from_utf8_lossy(&chunk), "\"user_id\":\"typer-")
+                    {
                         let _ = arrivals.send((typer, now));
                     }
                 }
